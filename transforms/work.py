@@ -1,0 +1,76 @@
+"""The unit of work that flows through the stages: one decoded profile and what happened to it.
+
+Stages receive a list of `ProfileWork` (a batch out of one Spark partition), mutate `work.profile`
+in place, and mark a failing profile with `work.fail(reason, message)`. A failed profile is skipped
+by every later stage, gets its INVALID outcome and goes to quarantine with `reason` as error kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Failure reasons of SPEC Part II §5.3, used as outcome reason and quarantine error kind.
+FAILED_SYMBOLICATION = "profiling_failed_symbolication"
+FAILED_DEOBFUSCATION = "profiling_failed_deobfuscation"
+FAILED_NORMALIZATION = "profiling_failed_normalization"
+FAILED_VROOM_INSERTION = "profiling_failed_vroom_insertion"
+FAILED_VROOMRS_PROCESSING = "profiling_failed_vroomrs_processing"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a message came from: the object it was read from and its byte range there."""
+
+    path: str
+    offset: int
+    length: int
+
+
+@dataclass
+class Failure:
+    reason: str
+    message: str
+
+
+@dataclass
+class ProfileWork:
+    """A profile on its way through the stages.
+
+    `profile` is the payload JSON after the envelope merge (SPEC Part II §4.2); `raw` the msgpack
+    bytes of the ingest message, kept so that a failed profile can be quarantined and re-processed.
+    """
+
+    source: Source
+    raw: bytes
+    message: dict[str, Any]
+    profile: dict[str, Any]
+    format: str
+    sampled: bool
+    failure: Failure | None = None
+    # Rows for the `functions` table and other side tables, filled by the vroom stage.
+    functions: list[dict[str, Any]] = field(default_factory=list)
+    occurrences: list[dict[str, Any]] = field(default_factory=list)
+    chunk_metadata: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def fail(self, reason: str, message: str) -> None:
+        """Mark the profile as failed; the first failure wins, later stages skip it."""
+        if self.failure is None:
+            self.failure = Failure(reason, message)
+
+    @property
+    def organization_id(self) -> int:
+        return int(self.message["organization_id"])
+
+    @property
+    def project_id(self) -> int:
+        return int(self.message["project_id"])
+
+
+def live(works: list[ProfileWork]) -> list[ProfileWork]:
+    """The works that have not failed yet."""
+    return [work for work in works if work.ok]
