@@ -1,12 +1,26 @@
-"""Symbolication of native and JavaScript frames (SPEC Part II §4.5)."""
+"""Symbolication of native and JavaScript frames (SPEC Part II §4.5), batched per partition (SPEC §I.6)."""
 
 from __future__ import annotations
 
 from transforms.context import StageContext
-from transforms.work import ProfileWork
+from transforms.symbolication.backend import SymbolicationBackend, get_backend
+from transforms.symbolication.batch import symbolicate_profiles
+from transforms.symbolication.summary import symbolication_summary
+from transforms.work import FAILED_SYMBOLICATION, ProfileWork
+
+__all__ = ["SymbolicationBackend", "get_backend", "symbolicate_batch", "symbolicate_profiles", "symbolication_summary"]
 
 
 def symbolicate_batch(works: list[ProfileWork], ctx: StageContext) -> None:
-    if ctx.config.symbolication.mode == "off":
+    """The stage: symbolicate every profile of the batch with as few backend requests as possible."""
+    config = ctx.config.symbolication
+    if config.mode == "off":
         return
-    raise NotImplementedError("symbolication modes other than 'off' are not built yet")
+    errors = symbolicate_profiles(
+        [(work.profile, work.project_id) for work in works],
+        lambda project_id: get_backend(config, project_id),
+        config.max_frames_per_request,
+    )
+    for work, error in zip(works, errors, strict=True):
+        if error is not None:
+            work.fail(FAILED_SYMBOLICATION, str(error))
