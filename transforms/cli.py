@@ -1,0 +1,135 @@
+"""The command line of `jobs/process_profiles.py` (SPEC §I.9).
+
+Exit status: 0 every requested day finished (or was already finished); 1 a day failed; 2 wrong
+arguments or configuration. Errors are one line on stderr, never a Java stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Any, NoReturn
+
+from transforms.config import ConfigError, JobConfig, load_config
+from transforms.reference import load_reference
+from transforms.runner import FAILED, DayResult, config_summary, days_between, new_run_id, run_days
+from transforms.summary import format_day
+
+EXIT_OK, EXIT_DAY_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="process_profiles.py",
+        description="Process one day (or a range of days) of raw profiling ingest messages into Delta tables.",
+    )
+    where = parser.add_argument_group("locations")
+    where.add_argument("--input", help="directory or prefix holding dt=YYYY-MM-DD day partitions (file://, s3a://)")
+    where.add_argument("--warehouse", help="where the Delta tables live, one directory per table")
+    where.add_argument("--symbols", help="symbol store URI in Symbolicator's unified layout")
+    where.add_argument("--profiles-bucket", help="where the vroom stage stores compressed profile blobs")
+    where.add_argument("--reference", help="JSON file of per-organization/project reference data")
+    when = parser.add_argument_group("days (one of --date, or --start with --end)")
+    when.add_argument("--date", type=_day, help="process this day")
+    when.add_argument("--start", type=_day, help="first day of a range (inclusive)")
+    when.add_argument("--end", type=_day, help="last day of a range (inclusive)")
+    run = parser.add_argument_group("run")
+    run.add_argument("--config", help="TOML configuration file (flags override it)")
+    run.add_argument("--run-id", help="identifier recorded with every row (default: time and random suffix)")
+    run.add_argument("--force", action="store_true", help="reprocess days that job_runs records as finished")
+    run.add_argument("--batch-profiles", type=int, help="profiles processed together inside a partition")
+    stages = parser.add_argument_group("stages")
+    stages.add_argument(
+        "--symbolication",
+        choices=("embedded", "symbolicator", "off"),
+        help="symbolication and deobfuscation: in-process over --symbols, a Symbolicator service, or skipped",
+    )
+    stages.add_argument("--symbolicator-url", help="base URL of Symbolicator (with --symbolication symbolicator)")
+    stages.add_argument(
+        "--vroom", choices=("embedded", "http", "off"), help="the vroom stage: in-process vroomrs, vroom HTTP, or skip"
+    )
+    stages.add_argument("--vroom-url", help="base URL of vroom (with --vroom http)")
+    return parser
+
+
+def _days(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[date]:
+    if args.date and (args.start or args.end):
+        parser.error("--date cannot be combined with --start/--end")
+    if args.date:
+        return [args.date]
+    if not (args.start and args.end):
+        parser.error("give --date, or both --start and --end")
+    if args.end < args.start:
+        parser.error("--end is before --start")
+    return days_between(args.start, args.end)
+
+
+def config_from_args(args: argparse.Namespace) -> JobConfig:
+    overrides: dict[str, Any] = {
+        "input": args.input,
+        "warehouse": args.warehouse,
+        "reference": args.reference,
+        "batch_profiles": args.batch_profiles,
+        "symbolication.mode": args.symbolication,
+        "symbolication.symbols": args.symbols,
+        "symbolication.symbolicator_url": args.symbolicator_url,
+        "vroom.mode": args.vroom,
+        "vroom.url": args.vroom_url,
+        "vroom.profiles_bucket": args.profiles_bucket,
+    }
+    config = load_config(args.config, overrides)
+    if not config.input:
+        raise ConfigError("no input: give --input or set `input` in the config file")
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    days = _days(args, parser)
+    try:
+        config = config_from_args(args)
+        reference = load_reference(config.reference)
+    except ConfigError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+    # Spark is imported late so that argument and configuration errors answer instantly.
+    from py4j.protocol import Py4JJavaError
+
+    from transforms.spark_session import build_session
+
+    run_id = args.run_id or new_run_id()
+    arguments = {"argv": sys.argv[1:] if argv is None else argv, "config": config_summary(config)}
+    uris = (config.input, config.warehouse, config.symbolication.symbols, config.vroom.profiles_bucket)
+    spark = build_session("profile-pipeline", uris)
+
+    def report(result: DayResult) -> None:
+        print(format_day(result), flush=True)
+
+    print(f"run {run_id}: {len(days)} day(s) from {days[0]} to {days[-1]}, input {config.input}", flush=True)
+    try:
+        results = run_days(
+            spark, config, reference, days, run_id=run_id, force=args.force, arguments=arguments, report=report
+        )
+    except Py4JJavaError as error:
+        first_line = str(error.java_exception).splitlines()[0]
+        print(f"{parser.prog}: error: Spark failed: {first_line}", file=sys.stderr)
+        return EXIT_DAY_FAILED
+    failed = [result for result in results if result.status == FAILED]
+    for result in failed:
+        print(f"{parser.prog}: error: {result.day}: {result.error}", file=sys.stderr)
+    return EXIT_DAY_FAILED if failed or len(results) < len(days) else EXIT_OK

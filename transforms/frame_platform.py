@@ -1,0 +1,56 @@
+"""Frame platform defaults (SPEC Part II §4.9), including [C]'s in_app rules for Android sample v2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transforms.context import StageContext
+from transforms.work import FAILED_NORMALIZATION, ProfileWork
+
+_ANDROID_SYSTEM_PACKAGES = (
+    "android.",
+    "androidx.",
+    "com.android.",
+    "com.google.android.",
+    "com.motorola.",
+    "java.",
+    "javax.",
+    "kotlin.",
+    "kotlinx.",
+    "retrofit2.",
+    "sun.",
+)
+
+
+def set_frames_platform(profile: dict[str, Any]) -> None:
+    """Give every frame (or Android method) without a platform the profile's platform.
+
+    A legacy `sampled_profile` that symbolication did not rename to `profile` has no frame list here;
+    Sentry raises a KeyError for it (an uncaught task error), the batch job leaves it as it is.
+    """
+    if "profile" not in profile and "sampled_profile" in profile:
+        return
+    inner = profile["profile"]
+    platform = profile["platform"]
+    entries = inner["methods"] if platform == "android" and "methods" in inner else inner["frames"]
+    for entry in entries:
+        if "platform" not in entry:
+            entry["platform"] = platform
+    if platform == "android" and profile.get("version") == "2":
+        for frame in inner["frames"]:
+            if "in_app" in frame:
+                continue
+            if frame.get("platform") == "java":
+                frame["in_app"] = not str(frame.get("module") or "").startswith(_ANDROID_SYSTEM_PACKAGES)
+            elif frame.get("platform") == "native":
+                frame["in_app"] = False
+
+
+def set_frames_platform_batch(works: list[ProfileWork], ctx: StageContext) -> None:
+    for work in works:
+        try:
+            set_frames_platform(work.profile)
+        except (KeyError, TypeError) as error:
+            # Sentry raises here (an uncaught task error, no outcome); the batch job must not lose the
+            # profile, so it is quarantined under the normalization reason.
+            work.fail(FAILED_NORMALIZATION, f"frame platform: {type(error).__name__}: {error}")

@@ -1,0 +1,150 @@
+"""Running the job over days: skip finished days, stage and publish each day, record it in `job_runs`."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from transforms.config import JobConfig
+from transforms.reference import ReferenceData
+from transforms.spark_job import (
+    delete_path,
+    input_day_uri,
+    path_exists,
+    publish_day,
+    stage_day,
+    staged_counts,
+    table_uri,
+)
+
+JOB_RUNS = "job_runs"
+FINISHED = "finished"
+FAILED = "failed"
+
+
+class InputDayMissing(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DayResult:
+    day: date
+    status: str  # finished | skipped | failed
+    counts: dict[str, Any]
+    seconds: float
+    error: str | None = None
+
+
+def days_between(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def finished_days(spark: SparkSession, warehouse: str) -> set[date]:
+    uri = table_uri(warehouse, JOB_RUNS)
+    if not path_exists(spark, f"{uri}/_delta_log"):
+        return set()
+    rows = spark.read.format("delta").load(uri).where(F.col("status") == FINISHED).select("dt").distinct().collect()
+    return {row["dt"] for row in rows}
+
+
+def _record_run(
+    spark: SparkSession, warehouse: str, run_id: str, arguments: dict[str, Any], result: DayResult, started: datetime
+) -> None:
+    counts = result.counts
+    row = {
+        "run_id": run_id,
+        "dt": result.day,
+        "status": result.status,
+        "started_at": started,
+        "finished_at": datetime.now(UTC),
+        "seconds": float(result.seconds),
+        "arguments": json.dumps(arguments, sort_keys=True, default=str),
+        "messages_in": int(sum(counts.get(name, 0) for name in ("profiles", "quarantine", "dropped"))),
+        "profiles_out": int(counts.get("profiles", 0)),
+        "quarantined": int(counts.get("quarantine", 0)),
+        "dropped_by_sampling": int(counts.get("dropped", 0)),
+        "outcomes": int(counts.get("outcomes", 0)),
+        "functions": int(counts.get("functions", 0)),
+        "error": result.error,
+        "summary": json.dumps(counts, sort_keys=True, default=str),
+    }
+    schema = (
+        "run_id string, dt date, status string, started_at timestamp, finished_at timestamp, seconds double, "
+        "arguments string, messages_in long, profiles_out long, quarantined long, dropped_by_sampling long, "
+        "outcomes long, functions long, error string, summary string"
+    )
+    frame = spark.createDataFrame([row], schema=schema)
+    frame.write.format("delta").mode("append").partitionBy("dt").save(table_uri(warehouse, JOB_RUNS))
+
+
+def process_day(
+    spark: SparkSession, config: JobConfig, reference: ReferenceData, day: date, run_id: str
+) -> dict[str, Any]:
+    """Stage and publish one day; returns its counts. Raises `InputDayMissing` when there is no input."""
+    if not path_exists(spark, input_day_uri(config.input, day)):
+        raise InputDayMissing(f"no input for {day}: {input_day_uri(config.input, day)} does not exist")
+    staging_uri = f"{config.warehouse.rstrip('/')}/_staging/run_id={run_id}/dt={day.isoformat()}"
+    try:
+        stage_day(spark, config, reference, day=day, run_id=run_id, staging_uri=staging_uri)
+        counts = staged_counts(spark, staging_uri)
+        publish_day(spark, config.warehouse, staging_uri, day)
+    finally:
+        delete_path(spark, staging_uri)
+    return counts
+
+
+def run_days(
+    spark: SparkSession,
+    config: JobConfig,
+    reference: ReferenceData,
+    days: list[date],
+    *,
+    run_id: str,
+    force: bool,
+    arguments: dict[str, Any],
+    report: Callable[[DayResult], None],
+) -> list[DayResult]:
+    """Process the days in order; a finished day is skipped unless forced; the first failure stops the range."""
+    done = set() if force else finished_days(spark, config.warehouse)
+    results: list[DayResult] = []
+    for day in days:
+        if day in done:
+            result = DayResult(day, "skipped", {}, 0.0)
+            results.append(result)
+            report(result)
+            continue
+        started, clock = datetime.now(UTC), time.monotonic()
+        try:
+            counts = process_day(spark, config, reference, day, run_id)
+        except InputDayMissing as error:
+            result = DayResult(day, FAILED, {}, time.monotonic() - clock, str(error))
+        else:
+            result = DayResult(day, FINISHED, counts, time.monotonic() - clock)
+        _record_run(spark, config.warehouse, run_id, arguments, result, started)
+        results.append(result)
+        report(result)
+        if result.status == FAILED:
+            break
+    return results
+
+
+def config_summary(config: JobConfig) -> dict[str, Any]:
+    """The configuration as recorded in `job_runs`, without secrets (source tokens, credentials)."""
+    summary = asdict(config)
+    summary["symbolication"]["sources"] = [
+        {key: value for key, value in source.items() if key in ("id", "type")}
+        for source in config.symbolication.sources
+    ]
+    return summary

@@ -1,0 +1,141 @@
+"""Spark plumbing of one day: read the input objects, run the partitions, publish the Delta tables.
+
+A day is processed in two steps. *Stage*: every partition runs the stages once (side effects such as
+vroom pushes and blobs happen here, exactly once per task attempt) and its rows are written to a
+Parquet staging directory. *Publish*: each table's rows are read back from staging and replace the
+day's partition of its Delta table (`replaceWhere dt = D`), one atomic commit per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from functools import partial
+from typing import Any
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from transforms.config import JobConfig
+from transforms.context import StageContext
+from transforms.partition import process_objects, to_staged_batches
+from transforms.reference import ReferenceData
+from transforms.tables import STAGED, TABLES
+
+STAGED_SPARK_SCHEMA = from_arrow_schema(STAGED)
+
+
+def input_day_uri(input_uri: str, day: date) -> str:
+    return f"{input_uri.rstrip('/')}/dt={day.isoformat()}"
+
+
+def table_uri(warehouse: str, table: str) -> str:
+    return f"{warehouse.rstrip('/')}/{table}"
+
+
+def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def path_exists(spark: SparkSession, uri: str) -> bool:
+    path, filesystem = _hadoop_path(spark, uri)
+    return bool(filesystem.exists(path))
+
+
+def delete_path(spark: SparkSession, uri: str) -> None:
+    path, filesystem = _hadoop_path(spark, uri)
+    filesystem.delete(path, True)
+
+
+def read_objects(spark: SparkSession, day_uri: str, max_object_bytes: int) -> DataFrame:
+    """(path, length, content) per input object; objects over the limit come without content.
+
+    The length filter is pushed into the binaryFile source, so an oversized object is never read.
+    """
+    files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(day_uri)
+    small = files.where(F.col("length") <= max_object_bytes).select("path", "length", "content")
+    large = files.where(F.col("length") > max_object_bytes).select(
+        "path", "length", F.lit(None).cast("binary").alias("content")
+    )
+    return small.unionByName(large)
+
+
+def _process_arrow_partition(
+    batches: Iterator[pa.RecordBatch], config: JobConfig, reference: ReferenceData, run_id: str, day: date
+) -> Iterator[pa.RecordBatch]:
+    ctx = StageContext(config=config, reference=reference, run_id=run_id, day=day)
+
+    def objects() -> Iterator[tuple[str, int, bytes | None]]:
+        for batch in batches:
+            columns = batch.to_pydict()
+            yield from zip(columns["path"], columns["length"], columns["content"], strict=True)
+
+    yield from to_staged_batches(process_objects(objects(), ctx))
+
+
+def stage_day(
+    spark: SparkSession,
+    config: JobConfig,
+    reference: ReferenceData,
+    *,
+    day: date,
+    run_id: str,
+    staging_uri: str,
+) -> None:
+    objects = read_objects(spark, input_day_uri(config.input, day), config.limits.max_object_bytes)
+    process = partial(_process_arrow_partition, config=config, reference=reference, run_id=run_id, day=day)
+    staged = objects.mapInArrow(process, STAGED_SPARK_SCHEMA)
+    staged.write.mode("overwrite").parquet(staging_uri)
+
+
+def publish_day(spark: SparkSession, warehouse: str, staging_uri: str, day: date) -> None:
+    """Replace the day's partition of every table with the staged rows."""
+    staged = spark.read.parquet(staging_uri)
+    for table, schema in TABLES.items():
+        rows = staged.where(F.col(table).isNotNull()).select(*(F.col(f"{table}.{name}") for name in schema.names))
+        (
+            rows.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"dt = DATE'{day.isoformat()}'")
+            .partitionBy("dt")
+            .save(table_uri(warehouse, table))
+        )
+
+
+def staged_counts(spark: SparkSession, staging_uri: str) -> dict[str, Any]:
+    """The day's counts, aggregated on the executors: rows per table and outcomes by kind."""
+    staged = spark.read.parquet(staging_uri)
+    totals = staged.select(
+        *(F.count(F.col(name)).alias(name) for name in (*TABLES, "dropped")),
+    ).first()
+    counts: dict[str, Any] = totals.asDict()
+    outcome_rows = (
+        staged.where(F.col("outcomes").isNotNull())
+        .groupBy("outcomes.outcome_name", "outcomes.category_name", "outcomes.reason")
+        .agg(F.count(F.lit(1)).alias("rows"), F.sum("outcomes.quantity").alias("quantity"))
+        .orderBy("outcome_name", "category_name", "reason")
+        .collect()
+    )
+    counts["outcomes_by_reason"] = [row.asDict() for row in outcome_rows]
+    quarantine_rows = (
+        staged.where(F.col("quarantine").isNotNull())
+        .groupBy("quarantine.error_kind")
+        .agg(F.count(F.lit(1)).alias("rows"))
+        .orderBy("error_kind")
+        .collect()
+    )
+    counts["quarantine_by_kind"] = {row["error_kind"]: row["rows"] for row in quarantine_rows}
+    symbolication = (
+        staged.where(F.col("profiles").isNotNull())
+        .select(
+            F.coalesce(F.sum("profiles.frames_total"), F.lit(0)).alias("frames_total"),
+            F.coalesce(F.sum("profiles.frames_symbolicated"), F.lit(0)).alias("frames_symbolicated"),
+        )
+        .first()
+    )
+    counts.update(symbolication.asDict())
+    return counts
