@@ -125,7 +125,7 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
 
 def _build(cls: type, data: Any, prefix: str) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or 'config'} must be a table")
+        raise ConfigError(f"config key {prefix.rstrip('.') or 'config'} must be a table")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
