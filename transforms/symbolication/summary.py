@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
 def symbolication_summary(profile: dict[str, Any]) -> tuple[int, int]:
-    """(frames_total, frames_symbolicated) of a processed profile."""
-    raise NotImplementedError
+    """(frames_total, frames_symbolicated) over the profile's frames and its React Native `js_profile`.
+
+    A frame counts as symbolicated when Symbolicator's `status` says so (native) or its
+    `data.symbolicated` is true (JavaScript).
+    """
+    total = symbolicated = 0
+    for frame in _frames(profile):
+        total += 1
+        data = frame.get("data")
+        if frame.get("status") == "symbolicated" or (isinstance(data, dict) and data.get("symbolicated") is True):
+            symbolicated += 1
+    return total, symbolicated
+
+
+def _frames(profile: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for container in (profile, profile.get("js_profile")):
+        if not isinstance(container, dict):
+            continue
+        inner = container.get("profile")
+        if not isinstance(inner, dict):
+            inner = container.get("sampled_profile")
+        if not isinstance(inner, dict):
+            continue
+        frames = inner.get("frames")
+        if isinstance(frames, list):
+            yield from (frame for frame in frames if isinstance(frame, dict))
+        for sample in inner.get("samples") or []:  # legacy profiles keep their frames per sample
+            if isinstance(sample, dict) and isinstance(sample.get("frames"), list):
+                yield from (frame for frame in sample["frames"] if isinstance(frame, dict))

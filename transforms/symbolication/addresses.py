@@ -1,0 +1,108 @@
+"""How Symbolicator reads native frame addresses: hex values, `addr_mode`, modules, adjustment."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_REL_MODE = re.compile(r"^rel:(\d+)$")
+
+
+class InvalidRequest(ValueError):
+    """A request Symbolicator would refuse whole (for example an `addr_mode` it cannot parse)."""
+
+
+def parse_addr(value: Any) -> int | None:
+    """A hex string (`0x…`), a decimal string or an integer; None when it is none of them."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    try:
+        number = int(text[2:], 16) if text.startswith("0x") else int(text, 10)
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+def rel_module_index(addr_mode: Any, module_count: int) -> int | None:
+    """None for `abs` (or absent), N for `rel:N`; anything else makes the whole request invalid."""
+    if addr_mode is None or addr_mode == "abs":
+        return None
+    match = _REL_MODE.match(addr_mode) if isinstance(addr_mode, str) else None
+    if match is None:
+        raise InvalidRequest(f"invalid addr_mode {addr_mode!r}")
+    index = int(match.group(1))
+    if index >= module_count:
+        raise InvalidRequest(f"addr_mode {addr_mode!r} names no module")
+    return index
+
+
+def adjustments(frames: list[dict[str, Any]]) -> list[bool]:
+    """Whether each frame's address is a return address to step back from before the lookup.
+
+    An explicit `adjust_instruction_addr` wins; when any frame of the stacktrace carries the flag,
+    unflagged frames are adjusted; otherwise the first frame (the interrupted one) is not.
+    """
+    flagged = any(frame.get("adjust_instruction_addr") is not None for frame in frames)
+    out = []
+    for position, frame in enumerate(frames):
+        flag = frame.get("adjust_instruction_addr")
+        if flag is not None:
+            out.append(bool(flag))
+        else:
+            out.append(flagged or position > 0)
+    return out
+
+
+@dataclass(frozen=True)
+class ModuleRange:
+    index: int
+    start: int
+    end: int | None  # None: up to the next module
+
+
+def module_ranges(modules: list[dict[str, Any]]) -> list[ModuleRange]:
+    """Address ranges of the modules with a usable non-zero `image_addr`, sorted by start."""
+    starts = []
+    for index, module in enumerate(modules):
+        start = parse_addr(module.get("image_addr"))
+        if start:
+            size = parse_addr(module.get("image_size")) or 0
+            starts.append((start, index, size))
+    starts.sort()
+    ranges = []
+    for position, (start, index, size) in enumerate(starts):
+        end = start + size if size else (starts[position + 1][0] if position + 1 < len(starts) else None)
+        ranges.append(ModuleRange(index, start, end))
+    return ranges
+
+
+def find_module(ranges: list[ModuleRange], addr: int) -> ModuleRange | None:
+    for module_range in ranges:
+        if module_range.start <= addr and (module_range.end is None or addr < module_range.end):
+            return module_range
+    return None
+
+
+def resolve_frame(
+    frame: dict[str, Any], modules: list[dict[str, Any]], ranges: list[ModuleRange]
+) -> tuple[int, int] | None:
+    """(module index, module-relative address) of a frame, or None if no module holds it.
+
+    Raises InvalidRequest for an unparsable `addr_mode`.
+    """
+    rel_index = rel_module_index(frame.get("addr_mode"), len(modules))
+    addr = parse_addr(frame.get("instruction_addr"))
+    if addr is None:
+        return None
+    if rel_index is not None:
+        return rel_index, addr
+    module_range = find_module(ranges, addr)
+    if module_range is None:
+        return None
+    return module_range.index, addr - module_range.start

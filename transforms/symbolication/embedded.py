@@ -1,0 +1,298 @@
+"""An in-process Symbolicator: native frames from SymCaches, JavaScript frames from source maps.
+
+Debug files and source maps come from a symbol store in Symbolicator's `unified` layout (SPEC §I.5);
+each is converted once per worker and kept in a bounded cache. A missing or unreadable file is a
+module/frame status in the answer, never an exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import symbolic
+
+from transforms import storage, symbol_store
+from transforms.symbolication.addresses import InvalidRequest, adjustments, module_ranges, parse_addr, resolve_frame
+from transforms.symbolication.backend import Body
+from transforms.symbolication.demangle import demangle_name
+from transforms.worker_cache import BoundedCache
+
+# Frame keys of a request frame that Symbolicator echoes in its answer (answers are `abs` addresses).
+_NOT_ECHOED = ("addr_mode", "adjust_instruction_addr")
+# symcache's "no symbol address" marker for inlined functions.
+_NO_SYM_ADDR = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class DebugFile:
+    """A loaded native debug file, or why there is none (`status` ∈ found, missing, malformed)."""
+
+    status: str
+    symcache: symbolic.SymCache | None = None
+    arch: str | None = None
+    features: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    status: str  # found | missing | malformed
+    cache: symbolic.SourceMapCache | None = None
+    sourcemap_uri: str = ""
+    resolved_with: str = ""
+
+
+class EmbeddedBackend:
+    def __init__(self, store: str, cache_entries: int, cache_bytes: int) -> None:
+        self.store = store
+        self.cache: BoundedCache[Any] = BoundedCache(cache_entries, cache_bytes)
+
+    # --- native -------------------------------------------------------------------------------
+
+    def native(self, request: Body) -> Body:
+        modules = request.get("modules") or []
+        ranges = module_ranges(modules)
+        used: set[int] = set()
+        stacktraces = []
+        try:
+            for stacktrace in request.get("stacktraces") or []:
+                frames = stacktrace.get("frames") or []
+                out: list[Body] = []
+                for index, (frame, adjust) in enumerate(zip(frames, adjustments(frames), strict=True)):
+                    out.extend(self._native_frame(index, frame, adjust, modules, ranges, used))
+                stacktraces.append({"frames": out})
+        except InvalidRequest as error:
+            return {"status": "failed", "message": str(error)}
+        return {
+            "status": "completed",
+            "stacktraces": stacktraces,
+            "modules": [self._module_answer(index, module, used) for index, module in enumerate(modules)],
+        }
+
+    def _native_frame(
+        self, index: int, frame: Body, adjust: bool, modules: list[Body], ranges: list[Any], used: set[int]
+    ) -> list[Body]:
+        base = {key: value for key, value in frame.items() if key not in _NOT_ECHOED}
+        base["original_index"] = index
+        located = resolve_frame(frame, modules, ranges)
+        if located is None:
+            return [{**base, "status": "unknown_image"}]
+        module_index, relative = located
+        used.add(module_index)
+        module = modules[module_index]
+        image_addr = parse_addr(module.get("image_addr")) or 0
+        debug_file = self.debug_file(module)
+        lookup = relative
+        # Symbolicator only steps back from return addresses when it knows where the image was loaded.
+        if adjust and image_addr:
+            arch = debug_file.arch or module.get("arch") or "unknown"
+            lookup = symbolic.find_best_instruction(image_addr + relative, arch) - image_addr
+        base["instruction_addr"] = hex(image_addr + lookup)
+        if module.get("code_file"):
+            base["package"] = module["code_file"]
+        if debug_file.symcache is None:
+            return [{**base, "status": debug_file.status}]
+        locations = debug_file.symcache.lookup(lookup) if lookup >= 0 else []
+        if not locations:
+            return [{**base, "status": "missing_symbol"}]
+        outer_sym_addr = locations[-1].sym_addr
+        answer = []
+        for location in locations:
+            sym_addr = location.sym_addr if location.sym_addr < _NO_SYM_ADDR else outer_sym_addr
+            frame_out = {
+                **base,
+                "status": "symbolicated",
+                "sym_addr": hex(image_addr + sym_addr),
+                "symbol": location.symbol,
+                "function": demangle_name(location.symbol),
+            }
+            if location.lang and location.lang != "unknown":
+                frame_out["lang"] = location.lang
+            if location.full_path:
+                frame_out["abs_path"] = location.full_path
+                frame_out["filename"] = location.full_path.replace("\\", "/").rsplit("/", 1)[-1]
+            if location.line:
+                frame_out["lineno"] = location.line
+            answer.append(frame_out)
+        return answer
+
+    def _module_answer(self, index: int, module: Body, used: set[int]) -> Body:
+        answer = dict(module)
+        if index not in used:
+            answer["debug_status"] = "unused"
+            return answer
+        debug_file = self.debug_file(module)
+        answer["debug_status"] = debug_file.status
+        if debug_file.arch:
+            answer["arch"] = debug_file.arch
+        answer["features"] = {
+            "has_debug_info": "debug" in debug_file.features,
+            "has_unwind_info": "unwind" in debug_file.features,
+            "has_symbols": "symtab" in debug_file.features,
+            "has_sources": "sources" in debug_file.features,
+        }
+        return answer
+
+    def debug_file(self, module: Body) -> DebugFile:
+        """The module's debug file out of the store, loaded once per worker."""
+        debug_id, code_id = module.get("debug_id"), module.get("code_id")
+        # ELF debug files sit under their code id in the unified layout, everything else under the debug id.
+        ids = (code_id, debug_id) if module.get("type") == "elf" else (debug_id, code_id)
+        candidates = tuple(identifier for identifier in ids if identifier)
+        return self.cache.get(("native", candidates), lambda: self._load_debug_file(candidates, debug_id, code_id))
+
+    def _load_debug_file(self, candidates: tuple[str, ...], debug_id: Any, code_id: Any) -> tuple[DebugFile, int]:
+        status = "missing"
+        for identifier in candidates:
+            for kind in ("debuginfo", "executable"):
+                try:
+                    uri = symbol_store.object_uri(self.store, identifier, kind)
+                except symbol_store.UnsafeIdentifier:
+                    continue
+                if not storage.exists(uri):
+                    continue
+                try:
+                    data = storage.read_bytes(uri)
+                    found = _symcache_for(data, debug_id, code_id)
+                except (symbolic.SymbolicError, ValueError):
+                    status = "malformed"
+                    continue
+                if found is not None:
+                    return found, len(data)
+        return DebugFile(status), 0
+
+    # --- JavaScript ---------------------------------------------------------------------------
+
+    def js(self, request: Body) -> Body:
+        code_files = {
+            module.get("code_file"): module.get("debug_id")
+            for module in request.get("modules") or []
+            if module.get("type") == "sourcemap" and module.get("debug_id")
+        }
+        release, dist = request.get("release"), request.get("dist")
+        errors: list[Body] = []
+        stacktraces = []
+        for stacktrace in request.get("stacktraces") or []:
+            frames = [
+                self._js_frame(frame, code_files, release, dist, errors) for frame in stacktrace.get("frames") or []
+            ]
+            stacktraces.append({"frames": frames})
+        return {
+            "status": "completed",
+            "stacktraces": stacktraces,
+            "raw_stacktraces": request.get("stacktraces") or [],
+            "errors": errors,
+        }
+
+    def _js_frame(self, frame: Body, code_files: dict[Any, Any], release: Any, dist: Any, errors: list[Body]) -> Body:
+        abs_path, lineno = frame.get("abs_path"), frame.get("lineno")
+        if not isinstance(abs_path, str) or not isinstance(lineno, int) or lineno < 1:
+            return dict(frame)
+        source_map = self.source_map(abs_path, code_files.get(abs_path), release, dist)
+        if source_map.cache is None:
+            error_type = "missing_source" if source_map.status == "missing" else "malformed_sourcemap"
+            error = {"abs_path": abs_path, "type": error_type}
+            if error not in errors:
+                errors.append(error)
+            return dict(frame)
+        colno = frame.get("colno")
+        token = source_map.cache.lookup(lineno, colno if isinstance(colno, int) and colno > 0 else 1, 0)
+        if token is None or not token.src:
+            error = {"abs_path": abs_path, "type": "invalid_location"}
+            if error not in errors:
+                errors.append(error)
+            return dict(frame)
+        resolved_path = _join_url(abs_path, token.src)
+        answer = {
+            **frame,
+            "abs_path": resolved_path,
+            "filename": _url_filename(resolved_path),
+            "lineno": token.line,
+            "colno": token.col,
+            "data": {
+                "sourcemap": source_map.sourcemap_uri,
+                "resolved_with": source_map.resolved_with,
+                "symbolicated": True,
+            },
+        }
+        if token.function_name:
+            answer["function"] = token.function_name
+        return answer
+
+    def source_map(self, abs_path: str, debug_id: Any, release: Any, dist: Any) -> SourceMap:
+        """The SourceMapCache of a bundle, by debug id first, then by (release, dist, abs_path)."""
+        locations = []
+        # An identifier that cannot be a store path finds nothing.
+        with contextlib.suppress(symbol_store.UnsafeIdentifier):
+            if isinstance(debug_id, str):
+                source_uri = symbol_store.object_uri(self.store, debug_id, "minified_source")
+                locations.append((source_uri, symbol_store.object_uri(self.store, debug_id, "sourcemap"), "debug-id"))
+        with contextlib.suppress(symbol_store.UnsafeIdentifier):
+            if isinstance(release, str) and release:
+                dist_name = dist if isinstance(dist, str) else None
+                source_uri = symbol_store.release_artifact_uri(self.store, release, dist_name, abs_path)
+                locations.append((source_uri, f"{source_uri}.map", "release"))
+        return self.cache.get(("js", tuple(locations)), lambda: self._load_source_map(locations))
+
+    @staticmethod
+    def _load_source_map(locations: list[tuple[str, str, str]]) -> tuple[SourceMap, int]:
+        status = "missing"
+        for source_uri, map_uri, resolved_with in locations:
+            if not (storage.exists(source_uri) and storage.exists(map_uri)):
+                continue
+            source, sourcemap = storage.read_bytes(source_uri), storage.read_bytes(map_uri)
+            try:
+                cache = symbolic.SourceMapCache.from_bytes(source, sourcemap)
+            except symbolic.SymbolicError:
+                status = "malformed"
+                continue
+            return SourceMap("found", cache, map_uri, resolved_with), len(source) + len(sourcemap)
+        return SourceMap(status), 0
+
+    # --- JVM ----------------------------------------------------------------------------------
+
+    def jvm(self, request: Body) -> Body | None:
+        from transforms.deobfuscation.embedded_jvm import symbolicate_jvm
+
+        return symbolicate_jvm(request, self.store)
+
+
+def _symcache_for(data: bytes, debug_id: Any, code_id: Any) -> DebugFile | None:
+    """The SymCache of the object in `data` that matches the module's ids, None if none does."""
+    archive = symbolic.Archive.from_bytes(data)
+    wanted_debug = _normalized(debug_id)
+    wanted_code = _normalized(code_id)
+    for obj in archive.iter_objects():
+        if wanted_debug is not None:
+            matches = _normalized(obj.debug_id) == wanted_debug
+        else:
+            matches = wanted_code is not None and _normalized(obj.code_id) == wanted_code
+        if matches:
+            return DebugFile("found", obj.make_symcache(), obj.arch, frozenset(obj.features))
+    return None
+
+
+def _normalized(identifier: Any) -> str | None:
+    if not isinstance(identifier, str) or not identifier:
+        return None
+    try:
+        return symbol_store.normalize_id(identifier)
+    except symbol_store.UnsafeIdentifier:
+        return None
+
+
+def _join_url(base: str, source: str) -> str:
+    """A source map's `sources` entry relative to the bundle's URL."""
+    if "://" in source or source.startswith("/"):
+        return source
+    return base[: base.rfind("/") + 1] + source if "/" in base else source
+
+
+def _url_filename(url: str) -> str:
+    """The path of a URL without scheme and host: `app:///src/a.js` ⇒ `src/a.js`."""
+    path = url.split("://", 1)[1] if "://" in url else url
+    if "://" in url:
+        path = path.split("/", 1)[1] if "/" in path else path
+    return path.lstrip("/") or os.path.basename(url)
