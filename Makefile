@@ -1,0 +1,25 @@
+# The two commands of the README: `make sample` runs the job on the bundled sample day, `make test` the tests.
+DAY ?= 2026-11-24
+PY := .venv/bin/python
+
+.PHONY: setup sample test lint benchmarks clean
+
+setup:
+	@scripts/bootstrap.sh
+
+sample: setup
+	$(PY) jobs/make_sample_day.py --root sample-data --date $(DAY)
+	$(PY) jobs/process_profiles.py --config conf/local.toml --date $(DAY) --run-id sample-$(DAY) --force
+
+test: setup
+	.venv/bin/ruff check .
+	.venv/bin/pytest -q
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+benchmarks: setup
+	$(PY) benchmarks/throughput.py
+
+clean:
+	rm -rf warehouse sample-data profiles-bucket spark-warehouse
