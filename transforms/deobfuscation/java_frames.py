@@ -1,0 +1,154 @@
+"""The `java` symbolication pass of Android sample v2 profiles (SPEC Part II §4.5, [C]).
+
+Perfetto-converted Android profiles carry `java` and `native` frames in one frame list. The java pass
+sends the `java` frames (with the leaf-frame copies §4.5 makes for every pass) to `/symbolicate-jvm`
+against the profile's `proguard` images, and replaces each sent frame by its remapped frames, inlined
+callees first as in every sample stack. Stacks are remapped through the positions of the new frames
+(SPEC §I.10), so an inline expansion keeps every stack pointing at the right frames.
+
+`symbolicate_profiles` (symbolication) runs this pass when a profile's pass platform is `java`; the
+flags (`processed_by_symbolicator`) and the other passes are its business.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from transforms.deobfuscation.batch import (
+    Body,
+    FrameGroup,
+    GroupKey,
+    debug_file_id,
+    frames_for_profile,
+    release_package,
+    remap_group,
+)
+from transforms.deobfuscation.embedded_jvm import InvalidJvmRequest, parse_jvm_frame
+from transforms.symbolication.backend import SymbolicationBackend
+
+JAVA = "java"
+# What Sentry's client makes of an HTTP 400 from Symbolicator (SPEC §6.1).
+_REFUSED = {"type": "native_symbolicator_failed", "status": "failed", "message": "internal server error"}
+
+
+def symbolicator_error(response: Body | None) -> dict[str, Any]:
+    """`symbolicator_error` for an answer that is not a completed one (SPEC §4.5 table)."""
+    if not response:
+        return {"type": "native_internal_failure"}
+    if response.get("status") == "failed":
+        return {"type": "native_symbolicator_failed", "status": "failed", "message": response.get("message")}
+    return {"status": response.get("status"), "type": "native_internal_failure"}
+
+
+@dataclass
+class _Pass:
+    profile: dict[str, Any]
+    sent: list[int]
+    key: GroupKey | None = None
+    positions: list[int] | None = None
+
+
+def _prepare(profile: dict[str, Any]) -> list[int]:
+    """Indices of the java frames to send, after adding the leaf copies of stacks ending in one."""
+    frames = profile["profile"]["frames"]
+    sent = [index for index, frame in enumerate(frames) if frame.get("platform") == JAVA]
+    sent_set = set(sent)
+    for stack in profile["profile"]["stacks"]:
+        if stack and stack[0] in sent_set:
+            leaf = copy.deepcopy(frames[stack[0]])
+            leaf["adjust_instruction_addr"] = False
+            frames.append(leaf)
+            stack[0] = len(frames) - 1
+            sent.append(stack[0])
+            sent_set.add(stack[0])
+    return sorted(sent)
+
+
+def _group_key(profile: dict[str, Any], project_id: int) -> GroupKey:
+    images = [image for image in profile["debug_meta"]["images"] if image["type"] == "proguard"]
+    debug_ids = []
+    for image in images:
+        debug_id = debug_file_id(image.get("uuid") or image.get("debug_id"))
+        if debug_id is None:
+            raise InvalidJvmRequest(f"proguard image without a valid uuid: {image!r}")
+        debug_ids.append(debug_id)
+    return GroupKey(project_id, tuple(debug_ids), release_package(profile), "callee_first")
+
+
+def _apply(profile: dict[str, Any], sent: list[int], remapped: list[Body]) -> None:
+    """Replace the sent frames by their remapped frames and repoint the stacks."""
+    expansions: dict[int, list[Body]] = {}
+    for frame in remapped:
+        expansions.setdefault(frame["index"], []).append(frame)
+    sent_order = {index: position for position, index in enumerate(sent)}
+    new_frames: list[Body] = []
+    new_positions: list[list[int]] = []
+    for index, frame in enumerate(profile["profile"]["frames"]):
+        start = len(new_frames)
+        if index in sent_order:
+            for mapped in expansions.get(sent_order[index], []):
+                new_frames.append({**{k: v for k, v in mapped.items() if k != "index"}, "platform": JAVA})
+        else:
+            new_frames.append(frame)
+        new_positions.append(list(range(start, len(new_frames))))
+    profile["profile"]["frames"] = new_frames
+    profile["profile"]["stacks"] = [
+        [position for index in stack for position in new_positions[index]] for stack in profile["profile"]["stacks"]
+    ]
+
+
+def remap_java_frames(
+    profiles: list[tuple[dict[str, Any], int]],
+    backend_for: Callable[[int], SymbolicationBackend],
+    max_frames_per_request: int = 50_000,
+) -> list[BaseException | None]:
+    """The java pass over (profile, project id) pairs, in place; per profile the exception that failed it.
+
+    A profile whose request Symbolicator would refuse, or whose request got no completed answer, keeps
+    its frames and gets `symbolicator_error`, as any failed pass does.
+    """
+    errors: list[BaseException | None] = [None] * len(profiles)
+    groups: dict[GroupKey, FrameGroup] = {}
+    passes: list[_Pass | None] = []
+    for position, (profile, project_id) in enumerate(profiles):
+        try:
+            sent = _prepare(profile)
+            state = _Pass(profile, sent)
+            try:
+                state.key = _group_key(profile, project_id)
+                frames = profile["profile"]["frames"]
+                parsed = [parse_jvm_frame({**frames[index], "index": k}) for k, index in enumerate(sent)]
+            except InvalidJvmRequest:
+                profile["symbolicator_error"] = dict(_REFUSED)
+                passes.append(None)
+                continue
+            group = groups.setdefault(state.key, FrameGroup(state.key))
+            state.positions = group.add(parsed)
+            passes.append(state)
+        except Exception as error:
+            errors[position] = error
+            passes.append(None)
+
+    answers: dict[GroupKey, list[list[Body] | None]] = {}
+    for key, group in groups.items():
+        try:
+            answers[key] = remap_group(group, backend_for(key.project_id).jvm, max_frames_per_request)
+        except Exception as error:
+            for position, state in enumerate(passes):
+                if state is not None and state.key == key:
+                    errors[position] = error
+    for position, state in enumerate(passes):
+        if state is None or state.key is None or state.positions is None or errors[position] is not None:
+            continue
+        try:
+            remapped = frames_for_profile(state.positions, answers[state.key])
+            if remapped is None:
+                state.profile["symbolicator_error"] = symbolicator_error(groups[state.key].failed_response)
+                continue
+            _apply(state.profile, state.sent, remapped)
+        except Exception as error:
+            errors[position] = error
+    return errors
