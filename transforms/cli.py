@@ -108,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     # Spark is imported late so that argument and configuration errors answer instantly.
-    from py4j.protocol import Py4JJavaError
-
     from transforms.spark_session import build_session
 
     run_id = args.run_id or new_run_id()
@@ -121,14 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         print(format_day(result), flush=True)
 
     print(f"run {run_id}: {len(days)} day(s) from {days[0]} to {days[-1]}, input {config.input}", flush=True)
-    try:
-        results = run_days(
-            spark, config, reference, days, run_id=run_id, force=args.force, arguments=arguments, report=report
-        )
-    except Py4JJavaError as error:
-        first_line = str(error.java_exception).splitlines()[0]
-        print(f"{parser.prog}: error: Spark failed: {first_line}", file=sys.stderr)
-        return EXIT_DAY_FAILED
+    results = run_days(
+        spark, config, reference, days, run_id=run_id, force=args.force, arguments=arguments, report=report
+    )
     failed = [result for result in results if result.status == FAILED]
     for result in failed:
         print(f"{parser.prog}: error: {result.day}: {result.error}", file=sys.stderr)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -130,6 +131,10 @@ def run_days(
             counts = process_day(spark, config, reference, day, run_id)
         except InputDayMissing as error:
             result = DayResult(day, FAILED, {}, time.monotonic() - clock, str(error))
+        except Py4JJavaError as error:
+            # A task that failed on every attempt: the day is not published; its first line says why.
+            message = str(error.java_exception).splitlines()[0]
+            result = DayResult(day, FAILED, {}, time.monotonic() - clock, f"Spark failed: {message}")
         else:
             result = DayResult(day, FINISHED, counts, time.monotonic() - clock)
         _record_run(spark, config.warehouse, run_id, arguments, result, started)

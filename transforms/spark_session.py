@@ -9,6 +9,7 @@ is read here as spark-submit would read it.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,8 +31,9 @@ def read_properties(path: Path) -> dict[str, str]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        key, _, value = line.replace("=", " ", 1).partition(" ")
-        properties[key.strip()] = value.strip()
+        match = re.match(r"([^\s=]+)\s*[=\s]\s*(.*)", line)
+        if match:
+            properties[match[1]] = match[2].strip()
     return properties
 
 
