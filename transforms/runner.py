@@ -52,6 +52,15 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
+def root_cause(error: Py4JJavaError) -> str:
+    """One line for a failed Spark job: the innermost cause, for a Python worker its exception line."""
+    cause = error.java_exception
+    while cause.getCause() is not None:
+        cause = cause.getCause()
+    lines = [line.strip() for line in str(cause.getMessage() or cause.toString()).splitlines() if line.strip()]
+    return lines[-1] if "PythonException" in cause.getClass().getName() and lines else (lines or ["unknown"])[0]
+
+
 def finished_days(spark: SparkSession, warehouse: str) -> set[date]:
     uri = table_uri(warehouse, JOB_RUNS)
     if not path_exists(spark, f"{uri}/_delta_log"):
@@ -132,9 +141,8 @@ def run_days(
         except InputDayMissing as error:
             result = DayResult(day, FAILED, {}, time.monotonic() - clock, str(error))
         except Py4JJavaError as error:
-            # A task that failed on every attempt: the day is not published; its first line says why.
-            message = str(error.java_exception).splitlines()[0]
-            result = DayResult(day, FAILED, {}, time.monotonic() - clock, f"Spark failed: {message}")
+            # A task that failed on every attempt: the day is not published.
+            result = DayResult(day, FAILED, {}, time.monotonic() - clock, f"Spark failed: {root_cause(error)}")
         else:
             result = DayResult(day, FINISHED, counts, time.monotonic() - clock)
         _record_run(spark, config.warehouse, run_id, arguments, result, started)
