@@ -50,6 +50,11 @@ class SymbolicationConfig:
     max_frames_per_request: int = 50_000
     cache_entries: int = 64
     cache_bytes: int = 1024 * MiB
+    # 502/503: exponential backoff from the initial wait, doubling up to the max (SPEC Part II §6.1).
+    backoff_initial_seconds: float = 0.1
+    backoff_max_seconds: float = 5.0
+    # Network errors: waits of this, then twice, then four times as long between retries.
+    network_retry_wait_seconds: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,119 @@
+"""A Symbolicator service as a backend: the HTTP protocol of SPEC Part II §6.
+
+Create a task, long-poll `GET /requests/{id}` while it is pending, re-submit when the task is gone
+(404), move to another instance with backoff on 502/503, retry network errors, and give up at the
+request deadline. Giving up answers None: the profiles continue unsymbolicated with
+`symbolicator_error` set (SPEC §I.7). Source definitions carry tokens: they are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from transforms.config import SymbolicationConfig
+from transforms.symbolication.backend import Body
+from transforms.worker_cache import worker_singleton
+
+logger = logging.getLogger(__name__)
+
+_FAILED = {"status": "failed", "message": "internal server error"}
+
+
+def _session(url: str) -> requests.Session:
+    """One pooled session per worker process and Symbolicator URL."""
+
+    def create() -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    return worker_singleton(("symbolicator-session", url), create)
+
+
+class SymbolicatorBackend:
+    def __init__(self, config: SymbolicationConfig, project_id: int) -> None:
+        self.config = config
+        self.project_id = project_id
+        self.url = config.symbolicator_url.rstrip("/")
+        self.session = _session(self.url)
+
+    def native(self, request: Body) -> Body | None:
+        return self._run("/symbolicate", {**request, "sources": list(self.config.sources)})
+
+    def js(self, request: Body) -> Body | None:
+        body = dict(request)
+        if self.config.sources:
+            body["source"] = self.config.sources[0]
+        return self._run("/symbolicate-js", body)
+
+    def jvm(self, request: Body) -> Body | None:
+        return self._run("/symbolicate-jvm", {**request, "sources": list(self.config.sources)})
+
+    def _run(self, path: str, body: Body) -> Body | None:
+        config = self.config
+        deadline = time.monotonic() + config.request_deadline_seconds
+        worker_id = uuid.uuid4().hex
+        backoff = config.backoff_initial_seconds
+        request_id: str | None = None
+        network_failures = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                logger.warning("symbolicator %s: deadline of %ss passed", path, config.request_deadline_seconds)
+                return None
+            params: dict[str, Any] = {"timeout": config.poll_timeout_seconds, "scope": str(self.project_id)}
+            headers = {"x-sentry-project-id": str(self.project_id), "x-sentry-worker-id": worker_id}
+            timeout = min(config.poll_timeout_seconds + 1, remaining)
+            try:
+                if request_id is None:
+                    response = self.session.post(
+                        self.url + path, json=body, params=params, headers=headers, timeout=timeout
+                    )
+                else:
+                    response = self.session.get(
+                        f"{self.url}/requests/{request_id}", params=params, headers=headers, timeout=timeout
+                    )
+            except requests.RequestException as error:
+                network_failures += 1
+                if network_failures > config.network_retries:
+                    logger.warning(
+                        "symbolicator %s: giving up after %s (%d tries)", path, type(error).__name__, network_failures
+                    )
+                    return None
+                self._wait(config.network_retry_wait_seconds * 2 ** (network_failures - 1), deadline)
+                continue
+            if response.status_code == 404 and request_id is not None:
+                request_id = None  # the task was dropped (restart, eviction): submit it again
+                continue
+            if response.status_code in (502, 503):
+                worker_id = uuid.uuid4().hex
+                self._wait(backoff, deadline)
+                backoff = min(backoff * 2, config.backoff_max_seconds)
+                request_id = None
+                continue
+            if not response.ok:
+                logger.warning("symbolicator %s: HTTP %d", path, response.status_code)
+                return dict(_FAILED)
+            try:
+                answer = response.json()
+            except ValueError:
+                logger.warning("symbolicator %s: answer is not JSON", path)
+                return dict(_FAILED)
+            if not isinstance(answer, dict):
+                return dict(_FAILED)
+            if answer.get("status") == "pending" and isinstance(answer.get("request_id"), str):
+                request_id = answer["request_id"]
+                continue
+            return answer
+
+    @staticmethod
+    def _wait(seconds: float, deadline: float) -> None:
+        time.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
