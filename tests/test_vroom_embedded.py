@@ -11,6 +11,7 @@ import pytest
 import vroomrs
 from vroom_profiles import (
     android_chunk,
+    android_json_on_main_thread,
     android_legacy,
     cocoa_v1,
     make_work,
@@ -138,6 +139,19 @@ def test_chunk_blob_metadata_and_function_window(tmp_path: Path, build) -> None:
         (stored.start_timestamp(), stored.end_timestamp())
     }
     assert work.occurrences == []
+
+
+def test_occurrences_of_sampled_profiles(tmp_path: Path) -> None:
+    sampled = make_work(android_json_on_main_thread())
+    unsampled = make_work(android_json_on_main_thread(), sampled=False)
+    run_vroom_stage([sampled, unsampled], context(tmp_path))
+
+    assert sampled.ok and unsampled.ok
+    assert len(sampled.occurrences) == 1 and set(sampled.occurrences[0]) == {"occurrence"}
+    occurrence = json.loads(sampled.occurrences[0]["occurrence"])
+    assert occurrence["issue_title"] == "JSON Decoding on Main Thread"
+    assert occurrence["project_id"] == 2
+    assert unsampled.occurrences == [] and unsampled.functions == sampled.functions
 
 
 def test_unsampled_profile_has_functions_but_no_blob(tmp_path: Path) -> None:

@@ -124,10 +124,11 @@ def sample_v2_chunk(chunk_id: str = "11cde81c68384f67afd587b3766f1285") -> dict[
     }  # fmt: skip
 
 
-def _android_events(thread_id: int) -> list[dict[str, Any]]:
-    """performCreate → onCreate → compute, leaving in reverse order, over 60 ms."""
+def _android_events(thread_id: int, scale: int = 1) -> list[dict[str, Any]]:
+    """performCreate → onCreate → compute, leaving in reverse order, over 60 ms times `scale`."""
 
     def event(action: str, method_id: int, ns: int) -> dict[str, Any]:
+        ns *= scale
         wall = {"secs": ns // 1_000_000_000, "nanos": ns % 1_000_000_000}
         return {"action": action, "thread_id": thread_id, "method_id": method_id, "time": {"Monotonic": {"wall": wall}}}
 
@@ -191,6 +192,19 @@ def android_legacy(profile_id: str = "0db26a3adf5342c7943c5f35e8b098ad") -> dict
             "events": _android_events(5515),
         },
     }  # fmt: skip
+
+
+def android_json_on_main_thread(profile_id: str = "4b7e0c1d2a3f45e6b7c8d9e0f1a2b3c4") -> dict[str, Any]:
+    """(e) where the main thread spends 0.8 s in Gson: vroomrs finds a "JSON decoding on main thread" issue."""
+    payload = android_legacy(profile_id)
+    payload["profile"]["methods"][0].update(
+        class_name="com.google.gson.Gson",
+        name="fromJson",
+        signature="(Ljava/lang/String;Ljava/lang/Class;)Ljava/lang/Object;",
+    )
+    payload["profile"]["events"] = _android_events(5515, scale=20)
+    payload["duration_ns"] = payload["transaction"]["relative_end_ns"] = 1_200_000_000
+    return payload
 
 
 def android_chunk(chunk_id: str = "7fcbc6ebc1944f44933e373aabe07806") -> dict[str, Any]:
