@@ -15,6 +15,11 @@ class InvalidRequest(ValueError):
 
 def parse_addr(value: Any) -> int | None:
     """A hex string (`0x…`), a decimal string or an integer; None when it is none of them."""
+    if isinstance(value, str) and value[:2] == "0x":  # the common case first
+        try:
+            return int(value, 16)
+        except ValueError:
+            return None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

@@ -112,6 +112,7 @@ class _NativeBatch:
         self.platform = bodies[0]["platform"]
         self.options = bodies[0]["options"]
         self.modules: dict[tuple[Any, ...], Body] = {}  # identity ⇒ module sent
+        self.bases: dict[tuple[Any, ...], int] = {}  # identity ⇒ its image_addr in the shared requests
         self.keys: dict[tuple[Any, ...], int] = {}  # (identity, relative address, adjust) ⇒ unique frame
         # Per profile: None (invalid request) or, per stacktrace and frame, its key or why it has none.
         self.plans: list[list[list[Any]] | None] = [self._plan(body) for body in bodies]
@@ -139,6 +140,7 @@ class _NativeBatch:
                     continue
                 if identity not in self.modules:
                     self.modules[identity] = _module_to_send(modules[module_index])
+                    self.bases[identity] = parse_addr(self.modules[identity]["image_addr"]) or 0
                 key = (identity, relative, adjust)
                 self.keys.setdefault(key, len(self.keys))
                 row.append((key, module_index))
@@ -201,6 +203,7 @@ class _NativeBatch:
                     return failures[key]
         modules = body["modules"]
         used: dict[int, str | None] = {}
+        rebased: dict[tuple[Any, ...], list[Body]] = {}  # a frame's answer, moved to this profile's load address
         stacktraces = []
         for stacktrace, row in zip(body["stacktraces"], plan, strict=True):
             frames_out: list[Body] = []
@@ -218,10 +221,10 @@ class _NativeBatch:
                     frames_out.append({**base, "status": "missing"})
                     continue
                 used.setdefault(module_index, None)
-                image_addr = parse_addr(module.get("image_addr")) or 0
-                sent_base = parse_addr(self.modules[key[0]]["image_addr"]) or 0
-                for result in results.get(key, []):
-                    frames_out.append(_rebase(base, result, sent_base, image_addr))
+                if key not in rebased:
+                    delta = (parse_addr(module.get("image_addr")) or 0) - self.bases[key[0]]
+                    rebased[key] = [_rebase(result, delta) for result in results.get(key, [])]
+                frames_out.extend({**base, **result} for result in rebased[key])
             stacktraces.append({"frames": frames_out})
         modules_out = []
         for index, module in enumerate(modules):
@@ -258,13 +261,13 @@ def _module_to_send(module: Body) -> Body:
     return sent
 
 
-def _rebase(base: Body, result: Body, sent_base: int, image_addr: int) -> Body:
-    """An answer frame of the shared request, moved to where this profile loaded the module."""
-    frame = {**base, **{k: v for k, v in result.items() if k not in ("original_index", "package")}}
+def _rebase(result: Body, delta: int) -> Body:
+    """An answer frame of the shared request, moved by `delta` to where a profile loaded the module."""
+    frame = {k: v for k, v in result.items() if k not in ("original_index", "package")}
     for key in ("instruction_addr", "sym_addr"):
         addr = parse_addr(result.get(key))
         if addr is not None:
-            frame[key] = hex(addr - sent_base + image_addr)
+            frame[key] = hex(addr + delta)
     return frame
 
 
