@@ -1,7 +1,9 @@
 """The command line of `jobs/process_profiles.py` (SPEC §I.9).
 
-Exit status: 0 every requested day finished (or was already finished); 1 a day failed; 2 wrong
-arguments or configuration. Errors are one line on stderr, never a Java stack trace.
+Exit status, for a scheduler to act on: 0 every requested day finished (or was already finished); 1 a day
+failed (retry later; finished days are skipped on the re-run); 2 wrong arguments or configuration (fix
+before retrying); 3 refused because another run holds a day (that run is working on it). Errors are one
+line on stderr, never a Java stack trace.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import sys
 from datetime import date
 from typing import Any, NoReturn
 
+from transforms import storage
 from transforms.config import ConfigError, JobConfig, load_config
+from transforms.day_lock import check_supported
 from transforms.reference import load_reference
-from transforms.runner import FAILED, DayResult, config_summary, days_between, new_run_id, run_days
+from transforms.runner import FAILED, REFUSED, DayResult, config_summary, days_between, new_run_id, run_days
 from transforms.summary import format_day
 
-EXIT_OK, EXIT_DAY_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DAY_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,6 +97,7 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
     config = load_config(args.config, overrides)
     if not config.input:
         raise ConfigError("no input: give --input or set `input` in the config file")
+    check_supported(config.warehouse)
     return config
 
 
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     days = _days(args, parser)
     try:
         config = config_from_args(args)
+        storage.configure(config.storage)
         reference = load_reference(config.reference)
     except ConfigError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
@@ -113,16 +119,29 @@ def main(argv: list[str] | None = None) -> int:
     run_id = args.run_id or new_run_id()
     arguments = {"argv": sys.argv[1:] if argv is None else argv, "config": config_summary(config)}
     uris = (config.input, config.warehouse, config.symbolication.symbols, config.vroom.profiles_bucket)
-    spark = build_session("profile-pipeline", uris)
+    spark = build_session("profile-pipeline", uris, storage=config.storage)
 
     def report(result: DayResult) -> None:
         print(format_day(result), flush=True)
 
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
     print(f"run {run_id}: {len(days)} day(s) from {days[0]} to {days[-1]}, input {config.input}", flush=True)
     results = run_days(
-        spark, config, reference, days, run_id=run_id, force=args.force, arguments=arguments, report=report
+        spark,
+        config,
+        reference,
+        days,
+        run_id=run_id,
+        force=args.force,
+        arguments=arguments,
+        report=report,
+        progress=progress,
     )
-    failed = [result for result in results if result.status == FAILED]
-    for result in failed:
-        print(f"{parser.prog}: error: {result.day}: {result.error}", file=sys.stderr)
-    return EXIT_DAY_FAILED if failed or len(results) < len(days) else EXIT_OK
+    stopped = [result for result in results if result.status in (FAILED, REFUSED)]
+    for result in stopped:
+        print(f"{parser.prog}: error: {result.day}: {result.status}: {result.error}", file=sys.stderr)
+    if any(result.status == REFUSED for result in stopped):
+        return EXIT_REFUSED
+    return EXIT_DAY_FAILED if stopped or len(results) < len(days) else EXIT_OK

@@ -91,6 +91,29 @@ class SentryOptions:
 
 
 @dataclass(frozen=True)
+class StorageConfig:
+    """Object storage (`s3a://`) for Spark's s3a connector and the Python workers alike.
+
+    Empty values leave the choice to the environment (`AWS_ENDPOINT_URL`, `AWS_REGION`) or to Spark's own
+    `spark.hadoop.fs.s3a.*` settings. Credentials are never configured here: both sides take them from the
+    environment or the AWS provider chain (instance profile, web identity).
+    """
+
+    endpoint: str = ""  # e.g. http://minio.internal:9000; empty: AWS S3
+    region: str = ""
+    path_style_access: bool = False  # bucket in the path, not the host name (MinIO, Ceph, most non-AWS stores)
+
+
+@dataclass(frozen=True)
+class LockConfig:
+    """The per-day lock that refuses a second run of a day (see `transforms/day_lock.py`)."""
+
+    # A lock whose holder has not renewed it for this long is stale and may be taken over.
+    expiry_seconds: float = 600.0
+    heartbeat_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class JobConfig:
     input: str = ""
     warehouse: str = "warehouse"
@@ -102,6 +125,8 @@ class JobConfig:
     symbolication: SymbolicationConfig = field(default_factory=SymbolicationConfig)
     vroom: VroomConfig = field(default_factory=VroomConfig)
     options: SentryOptions = field(default_factory=SentryOptions)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    locks: LockConfig = field(default_factory=LockConfig)
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> JobConfig:
@@ -184,5 +209,7 @@ def _check(config: JobConfig) -> None:
         raise ConfigError("vroom mode 'http' needs vroom.url")
     if config.batch_profiles < 1:
         raise ConfigError("config key batch_profiles must be at least 1")
+    if not 0.0 < config.locks.heartbeat_seconds < config.locks.expiry_seconds:
+        raise ConfigError("config key locks.heartbeat_seconds must be above 0 and below locks.expiry_seconds")
     if not 0.0 <= config.options.metrics_dsn.rollout_rate <= 1.0:
         raise ConfigError("config key options.metrics_dsn.rollout_rate must be between 0 and 1")

@@ -1,4 +1,9 @@
-"""Running the job over days: skip finished days, stage and publish each day, record it in `job_runs`."""
+"""Running the job over days: skip finished days, stage and publish each day, record it in `job_runs`.
+
+Each day is processed while holding its lock (`transforms/day_lock.py`): a second run of a day that is in
+progress is refused, and a range run stops there. After a crash the same command resumes at the first
+day `job_runs` does not record as finished.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from transforms.config import JobConfig
+from transforms.day_lock import DayLock, DayRefused
 from transforms.reference import ReferenceData
 from transforms.spark_job import (
     delete_path,
@@ -29,6 +35,10 @@ from transforms.spark_job import (
 JOB_RUNS = "job_runs"
 FINISHED = "finished"
 FAILED = "failed"
+SKIPPED = "skipped"
+REFUSED = "refused"
+
+Progress = Callable[[str], None]
 
 
 class InputDayMissing(RuntimeError):
@@ -38,7 +48,7 @@ class InputDayMissing(RuntimeError):
 @dataclass(frozen=True)
 class DayResult:
     day: date
-    status: str  # finished | skipped | failed
+    status: str  # finished | skipped | failed | refused
     counts: dict[str, Any]
     seconds: float
     error: str | None = None
@@ -61,18 +71,36 @@ def root_cause(error: Py4JJavaError) -> str:
     return lines[-1] if "PythonException" in cause.getClass().getName() and lines else (lines or ["unknown"])[0]
 
 
-def finished_days(spark: SparkSession, warehouse: str) -> set[date]:
+def finished_days(spark: SparkSession, warehouse: str, among: list[date] | None = None) -> set[date]:
+    """The days `job_runs` records as finished (only those of `among`, when given)."""
     uri = table_uri(warehouse, JOB_RUNS)
     if not path_exists(spark, f"{uri}/_delta_log"):
         return set()
-    rows = spark.read.format("delta").load(uri).where(F.col("status") == FINISHED).select("dt").distinct().collect()
-    return {row["dt"] for row in rows}
+    runs = spark.read.format("delta").load(uri).where(F.col("status") == FINISHED)
+    if among is not None:
+        runs = runs.where(F.col("dt").isin(among))
+    return {row["dt"] for row in runs.select("dt").distinct().collect()}
+
+
+def day_summary(result: DayResult) -> dict[str, Any]:
+    """The figures of the printed summary, as stored in `job_runs.summary`."""
+    counts = result.counts
+    frames, resolved = counts.get("frames_total", 0), counts.get("frames_symbolicated", 0)
+    return {
+        **counts,
+        "messages_in": int(sum(counts.get(name, 0) for name in ("profiles", "quarantine", "dropped"))),
+        "profiles_out": int(counts.get("profiles", 0)),
+        "quarantined": int(counts.get("quarantine", 0)),
+        "dropped_by_sampling": int(counts.get("dropped", 0)),
+        "symbolication_coverage": resolved / frames if frames else None,
+        "seconds": round(result.seconds, 3),
+    }
 
 
 def _record_run(
     spark: SparkSession, warehouse: str, run_id: str, arguments: dict[str, Any], result: DayResult, started: datetime
 ) -> None:
-    counts = result.counts
+    summary = day_summary(result)
     row = {
         "run_id": run_id,
         "dt": result.day,
@@ -81,14 +109,14 @@ def _record_run(
         "finished_at": datetime.now(UTC),
         "seconds": float(result.seconds),
         "arguments": json.dumps(arguments, sort_keys=True, default=str),
-        "messages_in": int(sum(counts.get(name, 0) for name in ("profiles", "quarantine", "dropped"))),
-        "profiles_out": int(counts.get("profiles", 0)),
-        "quarantined": int(counts.get("quarantine", 0)),
-        "dropped_by_sampling": int(counts.get("dropped", 0)),
-        "outcomes": int(counts.get("outcomes", 0)),
-        "functions": int(counts.get("functions", 0)),
+        "messages_in": summary["messages_in"],
+        "profiles_out": summary["profiles_out"],
+        "quarantined": summary["quarantined"],
+        "dropped_by_sampling": summary["dropped_by_sampling"],
+        "outcomes": int(result.counts.get("outcomes", 0)),
+        "functions": int(result.counts.get("functions", 0)),
         "error": result.error,
-        "summary": json.dumps(counts, sort_keys=True, default=str),
+        "summary": json.dumps(summary, sort_keys=True, default=str),
     }
     schema = (
         "run_id string, dt date, status string, started_at timestamp, finished_at timestamp, seconds double, "
@@ -99,17 +127,29 @@ def _record_run(
     frame.write.format("delta").mode("append").partitionBy("dt").save(table_uri(warehouse, JOB_RUNS))
 
 
+def _no_progress(_: str) -> None:
+    pass
+
+
 def process_day(
-    spark: SparkSession, config: JobConfig, reference: ReferenceData, day: date, run_id: str
+    spark: SparkSession,
+    config: JobConfig,
+    reference: ReferenceData,
+    day: date,
+    run_id: str,
+    progress: Progress = _no_progress,
 ) -> dict[str, Any]:
     """Stage and publish one day; returns its counts. Raises `InputDayMissing` when there is no input."""
-    if not path_exists(spark, input_day_uri(config.input, day)):
-        raise InputDayMissing(f"no input for {day}: {input_day_uri(config.input, day)} does not exist")
+    day_uri = input_day_uri(config.input, day)
+    if not path_exists(spark, day_uri):
+        raise InputDayMissing(f"no input for {day}: {day_uri} does not exist")
     staging_uri = f"{config.warehouse.rstrip('/')}/_staging/run_id={run_id}/dt={day.isoformat()}"
     try:
+        progress(f"{day}: reading {day_uri}, running the stages, staging the rows")
         stage_day(spark, config, reference, day=day, run_id=run_id, staging_uri=staging_uri)
+        progress(f"{day}: counting the staged rows")
         counts = staged_counts(spark, staging_uri)
-        publish_day(spark, config.warehouse, staging_uri, day)
+        publish_day(spark, config.warehouse, staging_uri, day, lambda table: progress(f"{day}: publishing {table}"))
     finally:
         delete_path(spark, staging_uri)
     return counts
@@ -125,32 +165,58 @@ def run_days(
     force: bool,
     arguments: dict[str, Any],
     report: Callable[[DayResult], None],
+    progress: Progress = _no_progress,
 ) -> list[DayResult]:
-    """Process the days in order; a finished day is skipped unless forced; the first failure stops the range."""
+    """Process the days in order; a finished day is skipped unless forced.
+
+    The first failed or refused day stops the range, so that the same command resumes there.
+    """
     done = set() if force else finished_days(spark, config.warehouse)
     results: list[DayResult] = []
     for day in days:
         if day in done:
-            result = DayResult(day, "skipped", {}, 0.0)
-            results.append(result)
-            report(result)
-            continue
-        started, clock = datetime.now(UTC), time.monotonic()
-        try:
-            counts = process_day(spark, config, reference, day, run_id)
-        except InputDayMissing as error:
-            result = DayResult(day, FAILED, {}, time.monotonic() - clock, str(error))
-        except Py4JJavaError as error:
-            # A task that failed on every attempt: the day is not published.
-            result = DayResult(day, FAILED, {}, time.monotonic() - clock, f"Spark failed: {root_cause(error)}")
+            result = DayResult(day, SKIPPED, {}, 0.0)
         else:
-            result = DayResult(day, FINISHED, counts, time.monotonic() - clock)
-        _record_run(spark, config.warehouse, run_id, arguments, result, started)
+            try:
+                with DayLock(config.warehouse, day, run_id, config.locks) as lock:
+                    result = _run_locked_day(spark, config, reference, day, run_id, force, arguments, lock, progress)
+            except DayRefused as refused:
+                result = DayResult(day, REFUSED, {}, 0.0, str(refused))
         results.append(result)
         report(result)
-        if result.status == FAILED:
+        if result.status in (FAILED, REFUSED):
             break
     return results
+
+
+def _run_locked_day(
+    spark: SparkSession,
+    config: JobConfig,
+    reference: ReferenceData,
+    day: date,
+    run_id: str,
+    force: bool,
+    arguments: dict[str, Any],
+    lock: DayLock,
+    progress: Progress,
+) -> DayResult:
+    # Another run may have finished the day between this run's start and taking the lock.
+    if not force and finished_days(spark, config.warehouse, [day]):
+        return DayResult(day, SKIPPED, {}, 0.0)
+    started, clock = datetime.now(UTC), time.monotonic()
+    try:
+        counts = process_day(spark, config, reference, day, run_id, progress)
+    except InputDayMissing as error:
+        result = DayResult(day, FAILED, {}, time.monotonic() - clock, str(error))
+    except Py4JJavaError as error:
+        # A task that failed on every attempt: the day is not published.
+        result = DayResult(day, FAILED, {}, time.monotonic() - clock, f"Spark failed: {root_cause(error)}")
+    else:
+        result = DayResult(day, FINISHED, counts, time.monotonic() - clock)
+    lock.ensure_held()
+    progress(f"{day}: recording the day in {JOB_RUNS}")
+    _record_run(spark, config.warehouse, run_id, arguments, result, started)
+    return result
 
 
 def config_summary(config: JobConfig) -> dict[str, Any]:

@@ -8,7 +8,7 @@ day's partition of its Delta table (`replaceWhere dt = D`), one atomic commit pe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from functools import partial
 from typing import Any
@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from transforms import storage
 from transforms.config import JobConfig
 from transforms.context import StageContext
 from transforms.partition import process_objects, to_staged_batches
@@ -67,6 +68,7 @@ def read_objects(spark: SparkSession, day_uri: str, max_object_bytes: int) -> Da
 def _process_arrow_partition(
     batches: Iterator[pa.RecordBatch], config: JobConfig, reference: ReferenceData, run_id: str, day: date
 ) -> Iterator[pa.RecordBatch]:
+    storage.configure(config.storage)
     ctx = StageContext(config=config, reference=reference, run_id=run_id, day=day)
 
     def objects() -> Iterator[tuple[str, int, bytes | None]]:
@@ -92,10 +94,14 @@ def stage_day(
     staged.write.mode("overwrite").parquet(staging_uri)
 
 
-def publish_day(spark: SparkSession, warehouse: str, staging_uri: str, day: date) -> None:
-    """Replace the day's partition of every table with the staged rows."""
+def publish_day(
+    spark: SparkSession, warehouse: str, staging_uri: str, day: date, on_table: Callable[[str], None] | None = None
+) -> None:
+    """Replace the day's partition of every table with the staged rows (`on_table` hears of each table)."""
     staged = spark.read.parquet(staging_uri)
     for table, schema in TABLES.items():
+        if on_table is not None:
+            on_table(table)
         rows = staged.where(F.col(table).isNotNull()).select(*(F.col(f"{table}.{name}") for name in schema.names))
         (
             rows.write.format("delta")

@@ -3,7 +3,8 @@
 The jars come through Spark's own package resolution (`spark.jars.packages`) into the Ivy cache, so a
 second run needs no download. Every other Spark setting belongs to Spark's own places: under
 spark-submit, `--conf`/`--properties-file`; for a plain `python jobs/...` run, `conf/spark-defaults.conf`
-is read here as spark-submit would read it.
+is read here as spark-submit would read it. The job's `[storage]` section, where set, is applied to the
+Hadoop configuration so that Spark's s3a connector and the Python workers talk to the same store.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
+
+from transforms.config import StorageConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROPERTIES = PROJECT_ROOT / "conf" / "spark-defaults.conf"
@@ -41,7 +44,23 @@ def _launched_by_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ or SparkSession.getActiveSession() is not None
 
 
-def build_session(app_name: str, uris: Iterable[str], properties_file: Path | None = None) -> SparkSession:
+def apply_storage(session: SparkSession, storage: StorageConfig) -> None:
+    """Set the s3a connector's endpoint, addressing and region from `[storage]` (unset keys are left alone)."""
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    if storage.endpoint:
+        hadoop.set("fs.s3a.endpoint", storage.endpoint)
+        hadoop.set("fs.s3a.connection.ssl.enabled", str(storage.endpoint.startswith("https://")).lower())
+        hadoop.set("fs.s3a.path.style.access", str(storage.path_style_access).lower())
+    if storage.region:
+        hadoop.set("fs.s3a.endpoint.region", storage.region)
+
+
+def build_session(
+    app_name: str,
+    uris: Iterable[str],
+    properties_file: Path | None = None,
+    storage: StorageConfig | None = None,
+) -> SparkSession:
     """A session for the job: under spark-submit the one it made, else a local one from the defaults."""
     needs_s3 = any(uri.startswith("s3a://") for uri in uris if uri)
     extra_packages = [HADOOP_AWS_PACKAGE] if needs_s3 else []
@@ -58,4 +77,5 @@ def build_session(app_name: str, uris: Iterable[str], properties_file: Path | No
     )
     session = configure_spark_with_delta_pip(builder, extra_packages=extra_packages).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    apply_storage(session, storage or StorageConfig())
     return session

@@ -1,29 +1,59 @@
 """Byte access to object storage from Python workers: plain paths, `file://` and `s3a://`.
 
 Spark reads input and writes tables through Hadoop's filesystems; the stages that run inside Python
-workers (symbol store, profiles bucket, reference data) use pyarrow's filesystems instead, configured
-from the same environment variables as Hadoop's `s3a` connector (`AWS_ENDPOINT_URL`, `AWS_REGION`,
-credentials from the default AWS provider chain).
+workers (symbol store, profiles bucket, reference data) use pyarrow's filesystems instead. Their S3
+settings come from the job's `[storage]` section (`configure`, called on the driver and in every
+worker), else from the AWS environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`); credentials always
+come from the default AWS provider chain.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlparse
 
 from pyarrow import fs as pafs
 
+from transforms.config import StorageConfig
+
 _S3_SCHEMES = ("s3a", "s3", "s3n")
+
+_configured = StorageConfig()
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """The S3 settings in force: the `[storage]` section where set, else the environment."""
+
+    endpoint: str
+    region: str
+    path_style_access: bool
+
+
+def configure(settings: StorageConfig) -> None:
+    """Use the job's `[storage]` section in this process (the driver, or a Python worker)."""
+    global _configured
+    _configured = settings
+
+
+def s3_settings() -> S3Settings:
+    endpoint = _configured.endpoint or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL", "")
+    region = _configured.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
+    # An endpoint from the environment alone is addressed path-style, as S3-compatible stores expect.
+    path_style = _configured.path_style_access if _configured.endpoint else True
+    return S3Settings(endpoint, region or "us-east-1", path_style)
 
 
 @lru_cache(maxsize=8)
-def _s3_filesystem(endpoint: str, region: str) -> pafs.S3FileSystem:
+def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
+    endpoint = settings.endpoint
     scheme, _, host = endpoint.partition("://") if endpoint else ("", "", "")
-    options = {"region": region or "us-east-1"}
+    options = {"region": settings.region}
     if endpoint:
         options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
-        options["force_virtual_addressing"] = False
+        options["force_virtual_addressing"] = not settings.path_style_access
     return pafs.S3FileSystem(**options)
 
 
@@ -31,9 +61,7 @@ def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem that holds `uri` and the path of `uri` inside it."""
     parsed = urlparse(uri)
     if parsed.scheme in _S3_SCHEMES:
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL", "")
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
-        return _s3_filesystem(endpoint, region), f"{parsed.netloc}{parsed.path}"
+        return _s3_filesystem(s3_settings()), f"{parsed.netloc}{parsed.path}"
     if parsed.scheme in ("", "file"):
         path = parsed.path if parsed.scheme == "file" else uri
         return pafs.LocalFileSystem(), os.path.abspath(path)

@@ -1,0 +1,65 @@
+"""An S3-compatible server on 127.0.0.1 for tests: moto's server mode in a thread.
+
+It speaks the S3 REST API over HTTP, path-style, with any credentials, including conditional writes
+(`If-None-Match: *`), so Spark's s3a connector, pyarrow's S3 filesystem and boto3 all talk to it as to S3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+# Placeholder credentials: the server accepts any; they reach every client through the environment.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test-access-key", "AWS_SECRET_ACCESS_KEY": "test-secret-key"}
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Variables a client process needs: credentials and region (the endpoint comes from configuration)."""
+        return {**CREDENTIALS, "AWS_REGION": REGION}
+
+    def client(self) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def create_bucket(self, name: str) -> None:
+        self.client().create_bucket(Bucket=name)
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@pytest.fixture(scope="module")
+def s3_server(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    s3 = S3Server(endpoint=f"http://{host}:{port}")
+    for name, value in s3.environment.items():
+        monkeypatch_module.setenv(name, value)
+    try:
+        yield s3
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
