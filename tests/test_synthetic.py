@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
 import random
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,8 @@ import symbolic
 import vroomrs
 import zstandard
 
-from transforms.config import Limits
+from transforms.config import Limits, load_config
+from transforms.envelope import Dropped, open_message
 from transforms.formats import (
     ANDROID,
     ANDROID_CHUNK,
@@ -30,13 +34,15 @@ from transforms.formats import (
     is_chunk,
     is_valid_id,
 )
+from transforms.ingest import BadInput, RawMessage, read_object
 from transforms.synthetic.bad import MESSAGE, OBJECT, TAIL, bad_messages, bad_objects, bad_tails
 from transforms.synthetic.catalog import FIXTURES, JS_ABS_PATH, NATIVE_MODULES, PROGUARD_MAPPING, PROGUARD_UUID
 from transforms.synthetic.day import FIXTURE_KIND, write_day
 from transforms.synthetic.messages import ingest_message, pack_stream
-from transforms.synthetic.profiles import KINDS, ProfileSpec, generate
+from transforms.synthetic.profiles import JS_RELEASES, KINDS, ProfileSpec, generate
 
 ALL_KINDS = sorted(KINDS)
+MAKE_SAMPLE_DAY = Path(__file__).resolve().parents[1] / "jobs" / "make_sample_day.py"
 
 
 def _profile(kind: str, seed: int = 7, **spec: Any) -> dict[str, Any]:
@@ -525,3 +531,58 @@ def test_write_day_is_deterministic(tmp_path: Path) -> None:
         write_day(tmp_path / name, "2026-11-24", profiles=10, objects=1, seed=3, target_bytes=5_000, oversize=False)
     first = (tmp_path / "a/dt=2026-11-24/part-00000.msgpack").read_bytes()
     assert first == (tmp_path / "b/dt=2026-11-24/part-00000.msgpack").read_bytes()
+
+
+@pytest.mark.parametrize("unsampled_enabled", [True, False])
+def test_the_jobs_reader_agrees_with_the_manifest(tmp_path: Path, unsampled_enabled: bool) -> None:
+    """The job's own reader and envelope checks give every record the kind the manifest announces."""
+    manifest = write_day(
+        tmp_path,
+        "2026-11-24",
+        profiles=48,
+        objects=3,
+        seed=5,
+        compression="gz",
+        target_bytes=8_000,
+        limits=_SMALL_LIMITS,
+    )
+    config = load_config(None, {"options.unsampled_profiles_enabled": unsampled_enabled})
+    config = dataclasses.replace(config, limits=_SMALL_LIMITS)
+    formats: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    dropped = 0
+    for path in sorted((tmp_path / "dt=2026-11-24").iterdir()):
+        content = path.read_bytes()
+        for record in read_object(str(path), len(content), content, config.limits):
+            opened = open_message(record, config) if isinstance(record, RawMessage) else record
+            if isinstance(opened, Dropped):
+                dropped += 1
+            elif isinstance(opened, BadInput):
+                kinds[opened.kind] += 1
+            else:
+                formats[opened.format] += 1
+    assert kinds == manifest.quarantine
+    assert dropped == (0 if unsampled_enabled else manifest.unsampled)
+    assert sum(formats.values()) + dropped == manifest.profiles
+    assert formats == manifest.by_format or not unsampled_enabled
+
+
+def test_make_sample_day_writes_input_store_and_manifest(tmp_path: Path) -> None:
+    argv = [sys.executable, str(MAKE_SAMPLE_DAY), "--root", str(tmp_path), "--date", "2026-11-24", "--profiles", "16"]
+    argv += ["--target-bytes", "5000"]
+    subprocess.run([*argv, "--compression", "zst"], check=True, cwd=tmp_path, capture_output=True)
+    done = subprocess.run(argv, check=True, cwd=tmp_path, capture_output=True, text=True)  # replaces the day
+    manifest = json.loads((tmp_path / "manifest-2026-11-24.json").read_text())
+    assert f"{manifest['profiles']} profiles" in done.stdout and manifest["profiles"] == 16 + 1 + 4
+    day = tmp_path / "input" / "dt=2026-11-24"
+    assert sorted(path.name for path in day.iterdir()) == sorted(manifest["objects"])
+    assert manifest["by_kind"][FIXTURE_KIND] == 1 and sum(manifest["quarantine"].values()) > 20
+    store = tmp_path / "symbols"
+    for module in NATIVE_MODULES:
+        identifier = (module.code_id or module.debug_id).replace("-", "")
+        assert (store / identifier[:2] / identifier[2:] / "debuginfo").is_file()
+    proguard = PROGUARD_UUID.replace("-", "")
+    assert (store / proguard[:2] / proguard[2:] / "proguard").is_file()
+    for release, dist in JS_RELEASES:
+        bundle = store / "releases" / release / (dist or "_") / "embedded.js"
+        assert bundle.is_file() and Path(f"{bundle}.map").is_file()

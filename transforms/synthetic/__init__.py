@@ -1,0 +1,26 @@
+"""Synthetic input for tests, benchmarks and the bundled sample day.
+
+* `profiles.generate(kind, rng, ProfileSpec(...))`: a payload of any format of SPEC Part II §3.1;
+* `messages.ingest_message(...)`, `messages.pack_stream(...)`: ingest messages and msgpack streams;
+* `bad.bad_messages/bad_tails/bad_objects(...)`: bad input with the quarantine kind it must get;
+* `day.write_day(root, day, ...)`: a whole input day on disk and its `DayManifest`.
+"""
+
+from transforms.synthetic.bad import BadRecord, bad_messages, bad_objects, bad_tails
+from transforms.synthetic.day import DayManifest, write_day
+from transforms.synthetic.messages import ingest_message, pack_stream
+from transforms.synthetic.profiles import KINDS, ProfileSpec, generate
+
+__all__ = [
+    "KINDS",
+    "BadRecord",
+    "DayManifest",
+    "ProfileSpec",
+    "bad_messages",
+    "bad_objects",
+    "bad_tails",
+    "generate",
+    "ingest_message",
+    "pack_stream",
+    "write_day",
+]

@@ -1,0 +1,80 @@
+"""Write the bundled sample day and its symbol store.
+
+    python jobs/make_sample_day.py --root sample-data --date 2026-11-24 [--profiles 200]
+
+Lays out, under ROOT:
+* `input/dt=DATE/part-*.msgpack[.gz|.zst]`: generated profiles of every format, the real ingest message,
+  unsampled messages and bad records (the input of `conf/local.toml`);
+* `symbols/`: the shipped debug files, ProGuard mappings and source map, sorted by the store tool, the
+  source map once per release the generated JavaScript profiles name;
+* `manifest-DATE.json`: what the day holds, for checking a run's accounting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from transforms.symsorter import sort_files
+from transforms.synthetic.catalog import FIXTURES, JS_ABS_PATH, JS_BUNDLE
+from transforms.synthetic.day import write_day
+from transforms.synthetic.profiles import JS_RELEASES
+
+
+def build_symbol_store(store: Path) -> int:
+    """Sort the fixtures into `store`; the number of files placed."""
+    placed, skipped = sort_files([str(FIXTURES / "debug-files"), str(FIXTURES / "proguard")], str(store))
+    url_prefix = JS_ABS_PATH.rsplit("/", 1)[0] + "/"
+    for release, dist in JS_RELEASES:
+        bundle_placed, bundle_skipped = sort_files([str(FIXTURES / JS_BUNDLE)], str(store), release, dist, url_prefix)
+        placed += bundle_placed
+        skipped += bundle_skipped
+    if skipped:
+        raise RuntimeError("fixtures the store tool could not place: " + "; ".join(skipped))
+    return len(placed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default="sample-data", help="directory to write (default: sample-data)")
+    parser.add_argument("--date", required=True, help="the day, YYYY-MM-DD")
+    parser.add_argument("--profiles", type=int, default=200, help="generated good profiles (default: 200)")
+    parser.add_argument("--objects", type=int, default=4, help="objects the profiles are spread over (default: 4)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compression", choices=("none", "gz", "zst"), default="none")
+    parser.add_argument("--target-bytes", type=int, default=100_000, help="JSON size of a profile")
+    args = parser.parse_args(argv)
+
+    root = Path(args.root)
+    day_directory = root / "input" / f"dt={args.date}"
+    shutil.rmtree(day_directory, ignore_errors=True)  # a re-run replaces the day, never adds to it
+    started = time.monotonic()
+    manifest = write_day(
+        root / "input",
+        args.date,
+        profiles=args.profiles,
+        objects=args.objects,
+        seed=args.seed,
+        compression=None if args.compression == "none" else args.compression,
+        target_bytes=args.target_bytes,
+    )
+    placed = build_symbol_store(root / "symbols")
+    manifest_path = root / f"manifest-{args.date}.json"
+    manifest_path.write_text(json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n")
+    print(
+        f"{day_directory}: {len(manifest.objects)} objects, {manifest.profiles} profiles "
+        f"({manifest.unsampled} unsampled), {sum(manifest.quarantine.values())} bad records, "
+        f"{manifest.object_bytes / 1e6:.1f} MB in {time.monotonic() - started:.1f} s"
+    )
+    print(f"{root / 'symbols'}: {placed} files; manifest {manifest_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
