@@ -275,6 +275,24 @@ def test_frames_parameter_sets_distinct_frames() -> None:
     assert len(_profile("android_legacy", frames=30)["profile"]["methods"]) == 30
 
 
+def _containers(value: Any) -> set[int]:
+    if isinstance(value, dict):
+        return {id(value)}.union(*map(_containers, value.values()))
+    if isinstance(value, list):
+        return {id(value)}.union(*map(_containers, value))
+    return set()
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_profiles_share_no_mutable_parts(kind: str) -> None:
+    """Stages mutate profiles in place: one profile's change must never show in another."""
+    extra = {"transaction_tags": {"device.class": "2"}}
+    first, second = (
+        generate(kind, random.Random(seed), ProfileSpec(target_bytes=5_000, extra=extra)) for seed in (1, 2)
+    )
+    assert not _containers(first) & _containers(second)
+
+
 def test_release_parameter_and_determinism() -> None:
     assert _profile("node_v1", release="frontend@9.9.9")["release"] == "frontend@9.9.9"
     assert orjson.dumps(_profile("cocoa_v1", seed=3)) == orjson.dumps(_profile("cocoa_v1", seed=3))

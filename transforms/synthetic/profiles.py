@@ -8,6 +8,7 @@ samples (or Android events) fill what is left.
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -235,7 +236,7 @@ def _sample_v1(
         "release": release,
         "environment": spec.environment,
         "client_sdk": {"name": runtime.sdk[0], "version": runtime.sdk[1]},
-        **runtime.context,
+        **copy.deepcopy(runtime.context),
         "transaction": {
             "id": new_id(rng),
             "name": runtime.transaction,
@@ -697,5 +698,5 @@ def generate(kind: str, rng: random.Random, spec: ProfileSpec | None = None) -> 
     """One payload of the given kind; `spec.extra` keys are set on top (e.g. to break a profile)."""
     spec = spec or ProfileSpec()
     profile = KINDS[kind].build(rng, spec)
-    profile.update(spec.extra)
+    profile.update(copy.deepcopy(spec.extra))
     return profile
