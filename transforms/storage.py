@@ -86,9 +86,9 @@ def exists(uri: str) -> bool:
 def write_bytes(uri: str, data: bytes) -> None:
     """Write an object whole: to a temporary name then renamed on local disk, one PUT on S3."""
     filesystem, path = resolve(uri)
-    parent = path.rsplit("/", 1)[0]
-    filesystem.create_dir(parent, recursive=True)
     if isinstance(filesystem, pafs.LocalFileSystem):
+        # Only a disk needs the directories; on S3 they would be empty marker objects.
+        filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
         temporary = f"{path}.tmp-{os.getpid()}"
         with filesystem.open_output_stream(temporary) as stream:
             stream.write(data)

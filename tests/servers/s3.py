@@ -7,6 +7,7 @@ It speaks the S3 REST API over HTTP, path-style, with any credentials, including
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,21 +46,22 @@ class S3Server:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
-@pytest.fixture(scope="module")
-def s3_server(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[S3Server]:
+@contextmanager
+def running_s3_server() -> Iterator[S3Server]:
+    """Serve S3 on a free port of 127.0.0.1 until the block ends."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    s3 = S3Server(endpoint=f"http://{host}:{port}")
-    for name, value in s3.environment.items():
-        monkeypatch_module.setenv(name, value)
     try:
-        yield s3
+        yield S3Server(endpoint=f"http://{host}:{port}")
     finally:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+@pytest.fixture(scope="module", name="s3_server")
+def s3_server_fixture() -> Iterator[S3Server]:
+    """The server for a test module (import this fixture), its credentials and region in the environment."""
+    with running_s3_server() as s3, pytest.MonkeyPatch.context() as patch:
+        for name, value in s3.environment.items():
+            patch.setenv(name, value)
+        yield s3

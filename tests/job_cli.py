@@ -1,0 +1,36 @@
+"""Running `jobs/process_profiles.py` as a scheduler does: a separate process, its exit status and output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+JOB = PROJECT_ROOT / "jobs" / "process_profiles.py"
+# A job that has not finished by then is hung: fail the test rather than the whole suite.
+JOB_TIMEOUT_SECONDS = 600
+
+
+def job_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without S3 endpoint variables (configuration must carry them), plus `extra`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    environment.update(extra or {})
+    return environment
+
+
+def job_command(*args: str) -> list[str]:
+    return [sys.executable, str(JOB), *args]
+
+
+def run_job(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        job_command(*args),
+        cwd=PROJECT_ROOT,
+        env=job_environment(extra_env),
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT_SECONDS,
+        check=False,
+    )
