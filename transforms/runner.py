@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
+from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -62,8 +63,11 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def root_cause(error: Py4JJavaError) -> str:
+def root_cause(error: Py4JJavaError | CapturedException) -> str:
     """One line for a failed Spark job: the innermost cause, for a Python worker its exception line."""
+    if isinstance(error, CapturedException):
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        return lines[-1] if lines else type(error).__name__
     cause = error.java_exception
     while cause.getCause() is not None:
         cause = cause.getCause()
@@ -208,7 +212,7 @@ def _run_locked_day(
         counts = process_day(spark, config, reference, day, run_id, progress)
     except InputDayMissing as error:
         result = DayResult(day, FAILED, {}, time.monotonic() - clock, str(error))
-    except Py4JJavaError as error:
+    except (Py4JJavaError, CapturedException) as error:
         # A task that failed on every attempt: the day is not published.
         result = DayResult(day, FAILED, {}, time.monotonic() - clock, f"Spark failed: {root_cause(error)}")
     else:
