@@ -21,23 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transforms.symsorter import sort_files
-from transforms.synthetic.catalog import FIXTURES, JS_ABS_PATH, JS_BUNDLE
 from transforms.synthetic.day import write_day
-from transforms.synthetic.profiles import JS_RELEASES
-
-
-def build_symbol_store(store: Path) -> int:
-    """Sort the fixtures into `store`; the number of files placed."""
-    placed, skipped = sort_files([str(FIXTURES / "debug-files"), str(FIXTURES / "proguard")], str(store))
-    url_prefix = JS_ABS_PATH.rsplit("/", 1)[0] + "/"
-    for release, dist in JS_RELEASES:
-        bundle_placed, bundle_skipped = sort_files([str(FIXTURES / JS_BUNDLE)], str(store), release, dist, url_prefix)
-        placed += bundle_placed
-        skipped += bundle_skipped
-    if skipped:
-        raise RuntimeError("fixtures the store tool could not place: " + "; ".join(skipped))
-    return len(placed)
+from transforms.synthetic.symbols import write_symbol_store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         compression=None if args.compression == "none" else args.compression,
         target_bytes=args.target_bytes,
     )
-    placed = build_symbol_store(root / "symbols")
+    placed = write_symbol_store(str(root / "symbols"))
     manifest_path = root / f"manifest-{args.date}.json"
     manifest_path.write_text(json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n")
     print(

@@ -62,7 +62,25 @@ def read_objects(spark: SparkSession, day_uri: str, max_object_bytes: int) -> Da
     large = files.where(F.col("length") > max_object_bytes).select(
         "path", "length", F.lit(None).cast("binary").alias("content")
     )
-    return small.unionByName(large)
+    # Spark's file sources skip empty files; they are bad input all the same and must not vanish.
+    empty = spark.createDataFrame(
+        [(path, 0, b"") for path in empty_objects(spark, day_uri)], "path string, length long, content binary"
+    )
+    return small.unionByName(large).unionByName(empty)
+
+
+def empty_objects(spark: SparkSession, day_uri: str) -> list[str]:
+    """Paths of the zero-byte objects under `day_uri` (only metadata is listed, on the driver)."""
+    root, filesystem = _hadoop_path(spark, day_uri)
+    files = filesystem.listFiles(root, True)
+    empty = []
+    while files.hasNext():
+        status = files.next()
+        path = status.getPath()
+        hidden = any(part.startswith(("_", ".")) for part in path.toUri().getPath().split("/")[-1:])
+        if status.getLen() == 0 and not hidden:
+            empty.append(str(filesystem.makeQualified(path)))
+    return empty
 
 
 def _process_arrow_partition(

@@ -1,0 +1,230 @@
+"""Throughput of the job against a single Python process doing the same work, and the driver's memory.
+
+    python benchmarks/throughput.py                    # 20,000 profiles of ~100 KB, plus 10,000 for memory
+    python benchmarks/throughput.py --profiles 2000 --small 1000 --target-bytes 20000   # a quick look
+
+In one run it generates the input, then times, over the same files and configuration:
+  (a) one Python process applying the per-partition functions to every object and writing Parquet with
+      pyarrow (one file per table);
+  (b) the Spark job on local[2], from a ready SparkSession to committed Delta tables (session start-up
+      is reported apart);
+and prints profiles per second of both and the ratio b/a. Each Spark run happens in a child process so
+that its driver's peak memory (Python RSS and JVM heap) is its own; comparing two input sizes shows
+whether it grows with the input. `--rdd` also times the stage with `rdd.mapPartitions` instead of
+`mapInArrow`, the choice the job makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DAY_SMALL, DAY_LARGE = date(2026, 11, 23), date(2026, 11, 24)
+
+
+def _config(workdir: Path, args: argparse.Namespace) -> Any:
+    from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+
+    return JobConfig(
+        input=str(workdir / "input"),
+        warehouse=str(workdir / "warehouse"),
+        reference=str(ROOT / "conf" / "reference.json"),
+        batch_profiles=args.batch_profiles,
+        symbolication=SymbolicationConfig(mode=args.symbolication, symbols=str(workdir / "symbols")),
+        vroom=VroomConfig(mode=args.vroom, profiles_bucket=str(workdir / "bucket")),
+        options=SentryOptions(unsampled_profiles_enabled=True),
+    )
+
+
+def generate(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from transforms.synthetic import write_day, write_symbol_store
+
+    write_symbol_store(str(workdir / "symbols"))
+    manifests = {}
+    for day, count in ((DAY_SMALL, args.small), (DAY_LARGE, args.profiles)):
+        started = time.perf_counter()
+        manifest = write_day(
+            workdir / "input",
+            day.isoformat(),
+            profiles=count,
+            objects=max(2, count // args.profiles_per_object),
+            seed=day.toordinal(),
+            target_bytes=args.target_bytes,
+        )
+        manifests[day.isoformat()] = manifest.to_dict()
+        print(
+            f"generated {day}: {manifest.profiles} profiles, {manifest.payload_bytes / 1e6:.0f} MB of JSON in "
+            f"{len(manifest.objects)} objects ({time.perf_counter() - started:.0f}s)",
+            flush=True,
+        )
+    return manifests
+
+
+def single_process(workdir: Path, args: argparse.Namespace, day: date) -> tuple[int, float]:
+    """(a): the same per-partition functions in this process, Parquet written with pyarrow."""
+    import pyarrow.parquet as pq
+
+    from transforms.context import StageContext
+    from transforms.partition import process_objects, to_staged_batches
+    from transforms.reference import load_reference
+    from transforms.tables import TABLES
+
+    config = _config(workdir, args)
+    ctx = StageContext(config=config, reference=load_reference(config.reference), run_id="baseline", day=day)
+    day_dir = workdir / "input" / f"dt={day.isoformat()}"
+    out = workdir / "baseline"
+    out.mkdir(exist_ok=True)
+
+    def objects():
+        for path in sorted(day_dir.iterdir()):
+            content = path.read_bytes()
+            yield str(path), len(content), content
+
+    started = time.perf_counter()
+    writers = {name: pq.ParquetWriter(out / f"{name}.parquet", schema) for name, schema in TABLES.items()}
+    profiles = 0
+    for batch in to_staged_batches(process_objects(objects(), ctx)):
+        for name, writer in writers.items():
+            column = batch.column(name)
+            rows = column.filter(column.is_valid())
+            if len(rows):
+                writer.write_table(_struct_table(rows, TABLES[name]))
+                profiles += len(rows) if name == "profiles" else 0
+    for writer in writers.values():
+        writer.close()
+    return profiles, time.perf_counter() - started
+
+
+def _struct_table(rows: Any, schema: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_arrays(rows.flatten(), schema=schema)
+
+
+def spark_child(workdir: Path, args: argparse.Namespace, day: date, stage_with: str) -> dict[str, Any]:
+    """(b) in a child process; returns its timings and peak memory."""
+    command = [sys.executable, __file__, "--child", str(workdir), day.isoformat(), stage_with, *_forwarded(args)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _forwarded(args: argparse.Namespace) -> list[str]:
+    return [
+        f"--batch-profiles={args.batch_profiles}",
+        f"--symbolication={args.symbolication}",
+        f"--vroom={args.vroom}",
+    ]
+
+
+def run_child(workdir: Path, args: argparse.Namespace, day: date, stage_with: str) -> None:
+    from pyspark.sql import functions as F
+
+    from transforms import spark_job
+    from transforms.reference import load_reference
+    from transforms.runner import process_day
+    from transforms.spark_session import build_session
+
+    config = _config(workdir, args)
+    started = time.perf_counter()
+    spark = build_session("throughput-benchmark", [config.input])
+    session_seconds = time.perf_counter() - started
+    if stage_with == "rdd":
+        spark_job.stage_day = _rdd_stage_day
+    started = time.perf_counter()
+    counts = process_day(spark, config, load_reference(config.reference), day, f"bench-{stage_with}")
+    seconds = time.perf_counter() - started
+    committed = spark.read.format("delta").load(f"{config.warehouse}/profiles").where(F.col("dt") == day).count()
+    heap_peak = sum(
+        pool.getPeakUsage().getUsed()
+        for pool in spark._jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+        if str(pool.getType()) == "Heap memory"
+    )
+    result = {
+        "profiles": counts["profiles"],
+        "committed": committed,
+        "seconds": seconds,
+        "session_seconds": session_seconds,
+        "python_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "jvm_heap_peak_mb": heap_peak / 1e6,
+    }
+    print(json.dumps(result))
+
+
+def _rdd_stage_day(spark, config, reference, *, day, run_id, staging_uri) -> None:
+    """The stage step with `rdd.mapPartitions` and pickled rows, for comparison with `mapInArrow`."""
+    from transforms.context import StageContext
+    from transforms.partition import process_objects
+    from transforms.spark_job import STAGED_SPARK_SCHEMA, input_day_uri, read_objects
+    from transforms.tables import TABLES
+
+    columns = (*TABLES, "dropped")
+
+    def process(rows):
+        ctx = StageContext(config=config, reference=reference, run_id=run_id, day=day)
+        objects = ((row.path, row.length, row.content) for row in rows)
+        for table, row in process_objects(objects, ctx):
+            yield tuple(row if name == table else None for name in columns)
+
+    objects = read_objects(spark, input_day_uri(config.input, day), config.limits.max_object_bytes)
+    staged = spark.createDataFrame(objects.rdd.mapPartitions(process), STAGED_SPARK_SCHEMA)
+    staged.write.mode("overwrite").parquet(staging_uri)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", type=int, default=20_000)
+    parser.add_argument("--small", type=int, default=10_000, help="the smaller day, for the memory comparison")
+    parser.add_argument("--target-bytes", type=int, default=100_000)
+    parser.add_argument("--profiles-per-object", type=int, default=250)
+    parser.add_argument("--batch-profiles", type=int, default=500)
+    parser.add_argument("--symbolication", default="embedded")
+    parser.add_argument("--vroom", default="embedded")
+    parser.add_argument("--rdd", action="store_true", help="also time rdd.mapPartitions against mapInArrow")
+    parser.add_argument("--workdir", help="keep the generated data here (default: a temporary directory)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        workdir, day, stage_with = args.child
+        run_child(Path(workdir), args, date.fromisoformat(day), stage_with)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
+        workdir = Path(args.workdir or scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        generate(workdir, args)
+        profiles_a, seconds_a = single_process(workdir, args, DAY_LARGE)
+        rate_a = profiles_a / seconds_a
+        print(f"(a) single process: {profiles_a} profiles in {seconds_a:.1f}s = {rate_a:.0f} profiles/s", flush=True)
+        large = spark_child(workdir, args, DAY_LARGE, "arrow")
+        rate_b = large["profiles"] / large["seconds"]
+        print(
+            f"(b) Spark local[2]: {large['profiles']} profiles in {large['seconds']:.1f}s = {rate_b:.0f} profiles/s"
+            f" (session start-up {large['session_seconds']:.1f}s apart; {large['committed']} rows committed)",
+            flush=True,
+        )
+        print(f"ratio b/a = {rate_b / rate_a:.2f} (target >= 1.3)", flush=True)
+        small = spark_child(workdir, args, DAY_SMALL, "arrow")
+        for label, run in ((f"{args.small:>6}", small), (f"{args.profiles:>6}", large)):
+            print(
+                f"driver peak memory at {label} profiles: python {run['python_peak_mb']:.0f} MB, "
+                f"JVM heap {run['jvm_heap_peak_mb']:.0f} MB"
+            )
+        if args.rdd:
+            rdd = spark_child(workdir, args, DAY_LARGE, "rdd")
+            rate_rdd = rdd["profiles"] / rdd["seconds"]
+            print(f"rdd.mapPartitions: {rate_rdd:.0f} profiles/s = {rate_rdd / rate_b:.2f} x mapInArrow")
+
+
+if __name__ == "__main__":
+    main()
