@@ -1,10 +1,11 @@
 """One run per day: a lock per day in the warehouse, so that a second run of a day is refused, not raced.
 
 A day's lock is a sequence of small JSON records, `<warehouse>/_locks/dt=D/<generation>.json`. Taking the
-lock means creating the next generation's record with a write that fails when the object exists:
-`O_CREAT | O_EXCL` on a local disk, a PUT with `If-None-Match: *` on S3 (a conditional write, which S3 and
-S3-compatible stores decide atomically). Of two runs racing for the same generation exactly one wins; the
-other is refused. Nothing else decides ownership, so there is no check-then-write window.
+lock means creating the next generation's record with a write that fails when the object exists: on a
+local disk a hard link from a fully written temporary file, on S3 a PUT with `If-None-Match: *` (a
+conditional write, which S3 and S3-compatible stores decide atomically). Of two runs racing for the same
+generation exactly one wins; the other is refused. Nothing else decides ownership, so there is no
+check-then-write window.
 
 The holder renews its record (a heartbeat) while it works and marks it released when done. The latest
 record is free to take over when it is released, when its heartbeat is older than the expiry, or when its
@@ -69,21 +70,28 @@ class _LocalRecords:
         with open(os.path.join(self.directory, _name(generation)), "rb") as handle:
             return json.loads(handle.read())
 
-    def create(self, generation: int, record: dict[str, Any]) -> bool:
+    def _written(self, generation: int, record: dict[str, Any]) -> tuple[str, str]:
+        """The record written whole under a temporary name; returns (temporary, final) paths."""
         os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, _name(generation))
+        temporary = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
+        with open(temporary, "wb") as handle:
+            handle.write(json.dumps(record).encode())
+        return temporary, path
+
+    def create(self, generation: int, record: dict[str, Any]) -> bool:
+        # A hard link fails when the name exists, and the record appears complete: readers never see it half written.
+        temporary, path = self._written(generation, record)
         try:
-            descriptor = os.open(os.path.join(self.directory, _name(generation)), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.link(temporary, path)
         except FileExistsError:
             return False
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(json.dumps(record).encode())
+        finally:
+            os.unlink(temporary)
         return True
 
     def overwrite(self, generation: int, record: dict[str, Any]) -> None:
-        path = os.path.join(self.directory, _name(generation))
-        temporary = f"{path}.tmp-{os.getpid()}"
-        with open(temporary, "wb") as handle:
-            handle.write(json.dumps(record).encode())
+        temporary, path = self._written(generation, record)
         os.replace(temporary, path)
 
 
