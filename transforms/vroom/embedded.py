@@ -8,10 +8,16 @@ profiles and every chunk). The blob is written last so that a profile that fails
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+# A vroomrs panic is one profile's failure (its message goes to quarantine); without this, a worker
+# started with RUST_BACKTRACE set would print a full native backtrace for every such profile.
+os.environ["RUST_BACKTRACE"] = "0"
+
 import vroomrs
 
 from transforms.formats import is_chunk
