@@ -58,13 +58,15 @@ def looks_like_mapping(head: bytes) -> bool:
     return False
 
 
-def mapping_cache(config: SymbolicationConfig | None = None) -> BoundedCache[LoadedMapping]:
+def mapping_cache(max_entries: int | None = None, max_bytes: int | None = None) -> BoundedCache[LoadedMapping]:
     """The worker's one cache of loaded mappings, sized by `symbolication.cache_entries`/`cache_bytes`.
 
-    A worker runs one job, so the first configuration that asks sizes the cache for all callers.
+    A worker runs one job, so the first caller sizes the cache for all (defaults: the config's).
     """
-    config = config or SymbolicationConfig()
-    return worker_singleton("proguard-mappings", lambda: BoundedCache(config.cache_entries, config.cache_bytes))
+    defaults = SymbolicationConfig()
+    entries = max_entries if max_entries is not None else defaults.cache_entries
+    size = max_bytes if max_bytes is not None else defaults.cache_bytes
+    return worker_singleton("proguard-mappings", lambda: BoundedCache(entries, size))
 
 
 def _open_mapping(path: str, head: bytes, size: int) -> tuple[LoadedMapping, int]:
