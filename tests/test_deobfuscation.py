@@ -180,7 +180,7 @@ def mixed_batch() -> list[dict]:
     """Profiles sharing mappings and methods, with different release packages and projects."""
     profiles = []
     for number in range(12):
-        methods = main_activity_methods() + [method(10 + number, "org.a.b.g$a", "a", source_line=67 + number % 3)]
+        methods = [*main_activity_methods(), method(10 + number, "org.a.b.g$a", "a", source_line=67 + number % 3)]
         build_id = SAMPLE_APP if number % 3 else REMAP_EXCEPTION
         metadata = {"app.identifier": "org.slf4j" if number % 2 else "io.sentry.sample"}
         profile = android_profile(methods, build_id=build_id, transaction_metadata=metadata)
@@ -195,7 +195,7 @@ def test_batched_requests_equal_one_request_per_profile(store: str, symbolicator
     batched = works_of(profiles)
     via_symbolicator(batched, ctx)
     batched_requests = symbolicator.creates("/symbolicate-jvm")
-    # One request per (project, mapping, release package): 2 mappings × (2 packages + chunks without one).
+    # One request per (project, mapping, release package): 2 mappings, each with 2 packages and with none (chunks).
     assert len(batched_requests) == 6
     for received in batched_requests:
         sent = received.body["stacktraces"][0]["frames"]
