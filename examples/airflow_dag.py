@@ -1,0 +1,45 @@
+"""Airflow DAG: process yesterday's profiles every night; `airflow dags backfill` runs past days one by one.
+
+Each DAG run covers one day, its logical date `{{ ds }}` (the day that has just ended when the run
+fires after midnight UTC). The job's exit status tells the task what happened:
+
+* 0: the day finished (or had finished before): success;
+* 1: the day failed: Airflow retries it later (finished days are never redone without --force);
+* 2: wrong arguments or configuration: retried too, but only a fix helps;
+* 3: another run holds the day and is working on it: the task is skipped, not failed.
+
+Set the Airflow variable `profile_pipeline_home` to where the project is deployed on the workers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+
+PROJECT = "{{ var.value.get('profile_pipeline_home', '/opt/profile-pipeline') }}"
+
+SPARK_SUBMIT = (
+    f"cd {PROJECT} && spark-submit --master yarn --deploy-mode client "
+    "--properties-file conf/spark-defaults.production.conf "
+    "jobs/process_profiles.py --config conf/production.toml "
+    "--date {{ ds }} --run-id airflow-{{ ds_nodash }}-{{ ti.try_number }}"
+)
+
+with DAG(
+    dag_id="profile_pipeline_nightly",
+    description="Sentry profile processing: one day of raw ingest messages into the Delta tables",
+    schedule="30 1 * * *",  # 01:30 UTC, once the archive of the previous day is complete
+    start_date=datetime(2026, 11, 1),
+    catchup=False,  # past days are processed by an explicit backfill, not on deploy
+    max_active_runs=1,  # one day at a time: Delta's S3 log store wants one writing driver per table
+    default_args={
+        "owner": "data-platform",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=30),
+        "execution_timeout": timedelta(hours=6),
+    },
+    tags=["profiling"],
+) as dag:
+    BashOperator(task_id="process_profiles", bash_command=SPARK_SUBMIT, skip_on_exit_code=3)
