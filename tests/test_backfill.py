@@ -171,3 +171,16 @@ def test_an_expired_lock_is_taken_over_and_its_holder_stops(tmp_path):
 )
 def test_staleness(record, stale):
     assert is_stale(record, now=1000.0, expiry_seconds=660.0, host="here") is stale
+
+
+def test_the_heartbeat_notices_a_takeover(tmp_path):
+    lock = DayLock(str(tmp_path), DAYS[0], "holder", LockConfig(expiry_seconds=60.0, heartbeat_seconds=0.01))
+    lock.acquire()
+    newer = tmp_path / "_locks" / f"dt={DAYS[0]}" / "00000001.json"
+    newer.write_text(json.dumps({"run_id": "taker", "host": "other", "pid": 1, "heartbeat_at": time.time()}))
+    lock._thread.join(timeout=30)  # the heartbeat thread ends when it sees the newer generation
+    assert not lock._thread.is_alive()
+    with pytest.raises(DayLockLost):
+        lock.ensure_held()
+    lock.release()
+    assert json.loads(newer.read_text())["run_id"] == "taker"

@@ -37,8 +37,8 @@ class DayRefused(RuntimeError):
     """Another run holds the day."""
 
 
-class DayLockLost(RuntimeError):
-    """The day's lock was taken over by another run while this one held it."""
+class DayLockLost(DayRefused):
+    """The day's lock was taken over by another run while this one held it (it was presumed dead)."""
 
 
 class _RecordStore(Protocol):
@@ -229,10 +229,13 @@ class DayLock:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.config.heartbeat_seconds):
-            if self._superseded():
-                self._lost = True
-                return
-            self._store.overwrite(self._generation, self._record())
+            try:
+                if self._superseded():
+                    self._lost = True
+                    return
+                self._store.overwrite(self._generation, self._record())
+            except Exception:  # a storage hiccup must not end the heartbeat: the next beat retries
+                continue
 
     def ensure_held(self) -> None:
         """Raise `DayLockLost` if another run took the day over (this run was presumed dead)."""
