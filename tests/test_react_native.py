@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -142,9 +143,10 @@ def test_a_broken_js_profile_fails_its_parent_only(store: str) -> None:
     assert works[2].profile == plain
 
 
-def test_mode_off_leaves_js_profile(store: str) -> None:
+def test_mode_off_wraps_js_profile_without_symbolicating(store: str) -> None:
     parent = react_native()
+    raw_samples = copy.deepcopy(parent["js_profile"])
     works = works_of([parent])
     process_js_profiles(works, context(mode="off", symbols=store))
-    assert works[0].profile == parent
-    assert "profile" not in works[0].profile["js_profile"]
+    assert works[0].profile["js_profile"] == {"profile": raw_samples}
+    assert "processed_by_symbolicator" not in works[0].profile["js_profile"]

@@ -41,11 +41,17 @@ def unwrap_js_profile(wrapped: dict[str, Any]) -> None:
 
 
 def process_js_profiles(works: list[ProfileWork], ctx: StageContext) -> None:
-    """The stage: every profile with a `js_profile` has it symbolicated as JavaScript, in one batch."""
+    """The stage: every profile with a `js_profile` has it symbolicated as JavaScript, in one batch.
+
+    With symbolication off the samples are still wrapped and unwrapped, so that `js_profile` has the
+    shape that vroom reads (`{"profile": ...}`), only without symbolication.
+    """
     config = ctx.config.symbolication
-    if config.mode == "off":
-        return
     pending = [(work, wrap_js_profile(work.profile)) for work in works if "js_profile" in work.profile]
+    if config.mode == "off":
+        for _, wrapped in pending:
+            unwrap_js_profile(wrapped)
+        return
     if not pending:
         return
     errors = symbolicate_profiles(

@@ -51,7 +51,8 @@ class BoundedCache(Generic[T]):
 
 
 _singletons: dict[Hashable, Any] = {}
-_singletons_lock = threading.Lock()
+# Re-entrant: creating one singleton may create another (a backend and its pooled HTTP session).
+_singletons_lock = threading.RLock()
 
 
 def worker_singleton(key: Hashable, create: Callable[[], T]) -> T:
