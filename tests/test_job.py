@@ -17,6 +17,8 @@ import orjson
 import pytest
 import zstandard
 from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+from servers.symbolicator import SymbolicatorServer
 
 from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
 from transforms.outcomes import DataCategory, Outcome
@@ -210,3 +212,22 @@ def test_unsampled_messages_are_dropped_and_counted_when_the_option_is_off(spark
     t = tables(spark, tmp_path / "warehouse")
     assert t["profiles"].where(~F.col("sampled")).count() == 0
     assert t["outcomes"].where(F.col("reason") == "sampled").count() == 0
+
+
+def test_symbolicator_mode_gives_the_same_profiles_as_embedded(spark, day_run, tmp_path):
+    """The day again, symbolicated and deobfuscated by a Symbolicator on loopback: identical rows."""
+    embedded = tables(spark, day_run["root"] / "warehouse")["profiles"].drop("run_id")
+    with SymbolicatorServer(str(day_run["root"] / "symbols")) as server:
+        remote = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url)
+        config = replace(day_run["config"], warehouse=str(tmp_path / "warehouse"), symbolication=remote)
+        (result,) = run_days(
+            spark, config, day_run["reference"], [DAY], run_id="remote", force=False, arguments={}, report=print
+        )
+        routes = Counter(request.path for request in server.creates())
+    assert result.status == "finished", result.error
+    assert routes["/symbolicate"] > 0 and routes["/symbolicate-js"] > 0 and routes["/symbolicate-jvm"] > 0
+    # Batching: a handful of requests per partition batch, not one per profile.
+    assert sum(routes.values()) < embedded.count()
+    symbolicated = tables(spark, tmp_path / "warehouse")["profiles"].drop("run_id")
+    assert symbolicated.agg(F.sum("frames_symbolicated")).first()[0] > 0
+    assertDataFrameEqual(symbolicated, embedded)
