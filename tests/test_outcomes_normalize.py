@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from transforms.frame_platform import set_frames_platform
 from transforms.normalize import normalize_profile, retention_days
 from transforms.outcomes import DataCategory, Outcome, failed_outcomes, profile_duration_ms, success_outcomes
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def v1(relative_end_ns: int = 20_000_000, samples: list[int] | None = None, **extra) -> dict:
@@ -28,7 +28,9 @@ def v1(relative_end_ns: int = 20_000_000, samples: list[int] | None = None, **ex
 
 
 def kinds(rows):
-    return sorted((Outcome(r["outcome"]).name, DataCategory(r["category"]).name, r["reason"], r["quantity"]) for r in rows)
+    return sorted(
+        (Outcome(r["outcome"]).name, DataCategory(r["category"]).name, r["reason"], r["quantity"]) for r in rows
+    )
 
 
 def test_duration_v1_uses_transaction_then_samples_and_caps_at_30s():
@@ -152,7 +154,8 @@ def test_frame_platform_defaults_and_android_v2_in_app():
     assert [f.get("in_app") for f in perfetto["profile"]["frames"]] == [False, True, False, True]
 
 
-def test_frame_platform_leaves_unrenamed_legacy_profile():
-    legacy = {"platform": "cocoa", "sampled_profile": {"samples": []}}
+@pytest.mark.parametrize("key", ["sampled_profile", "profile"])
+def test_frame_platform_of_legacy_profiles_sets_the_samples_frames(key):
+    legacy = {"platform": "rust", key: {"samples": [{"frames": [{"instruction_addr": "0x1"}]}, {"frames": []}]}}
     set_frames_platform(legacy)
-    assert legacy == {"platform": "cocoa", "sampled_profile": {"samples": []}}
+    assert legacy[key]["samples"][0]["frames"] == [{"instruction_addr": "0x1", "platform": "rust"}]

@@ -22,22 +22,29 @@ _ANDROID_SYSTEM_PACKAGES = (
 )
 
 
-def set_frames_platform(profile: dict[str, Any]) -> None:
-    """Give every frame (or Android method) without a platform the profile's platform.
+def _entries(profile: dict[str, Any]) -> list[dict[str, Any]]:
+    """The frames (or Android methods) of a profile.
 
-    A legacy `sampled_profile` that symbolication did not rename to `profile` has no frame list here;
-    Sentry raises a KeyError for it (an uncaught task error), the batch job leaves it as it is.
+    A legacy `sampled_profile` keeps its frames inside each sample, also after symbolication renamed it
+    to `profile`. Sentry indexes `profile.frames` there and raises (an uncaught task error, no outcome);
+    the batch job sets the platform on the samples' frames instead and lets vroom judge the profile.
     """
-    if "profile" not in profile and "sampled_profile" in profile:
-        return
-    inner = profile["profile"]
+    inner = profile.get("profile", profile.get("sampled_profile"))
+    if profile["platform"] == "android" and "methods" in inner:
+        return inner["methods"]
+    if "frames" not in inner and "samples" in inner:
+        return [frame for sample in inner["samples"] for frame in sample.get("frames", [])]
+    return inner["frames"]
+
+
+def set_frames_platform(profile: dict[str, Any]) -> None:
+    """Give every frame (or Android method) without a platform the profile's platform."""
     platform = profile["platform"]
-    entries = inner["methods"] if platform == "android" and "methods" in inner else inner["frames"]
-    for entry in entries:
+    for entry in _entries(profile):
         if "platform" not in entry:
             entry["platform"] = platform
     if platform == "android" and profile.get("version") == "2":
-        for frame in inner["frames"]:
+        for frame in profile["profile"]["frames"]:
             if "in_app" in frame:
                 continue
             if frame.get("platform") == "java":
