@@ -1,146 +1,200 @@
-"""Symbolication at partition scale: requests per 1,000 profiles and the cost of symbolicating.
+"""Symbolication at partition scale: what it costs inside the real per-partition path, and its requests.
 
-Generates cocoa (Mach-O) and rust (ELF) sample profiles of a few releases, 200-2,000 frames each,
-with images loaded at a different address in every profile and frame addresses inside the fixture
-debug files, and processes them in batches as a partition would:
+Generates cocoa (Mach-O) and rust (ELF) sample v1 profiles with the synthetic generator, 200-2,000
+frames each, with images loaded at a different address in every profile and frame addresses inside
+the fixture debug files, packs them as ingest messages, and runs `transforms.partition.process_objects`
+over them (decode msgpack, open the message, every stage, the table rows with the zstd-compressed
+payload) in four configurations: symbolication `off` or `embedded`, each with vroom `embedded` (the
+job's default) or `off`. Reported:
 
+* throughput (profiles/s) of each configuration and the ratio with/without symbolication for both
+  vroom modes (target >= 0.5);
 * Symbolicator mode against a local Symbolicator speaking the real protocol (answers from the
   embedded backend): requests per 1,000 profiles (target <= 20; one request per profile and pass,
-  as Sentry sends, is >= 1,000);
-* embedded mode: throughput (profiles/s) of decode + symbolicate + encode against decode + encode
-  alone (target ratio >= 0.5).
+  as Sentry sends, is >= 1,000).
 
-    .venv/bin/python benchmarks/symbolication.py [--profiles 10000] [--batch 500]
+    .venv/bin/python benchmarks/symbolication.py [--profiles 2000] [--batch 500] [--repeat 1] [--profile-stage]
+
+`--profile-stage` prints the cProfile hot spots of the embedded-symbolication run.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import random
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
-
-import orjson
-import symbolic
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers.symbol_profiles import (  # noqa: E402
-    CRASH_ID,
-    FIXTURES,
-    LINUX_CODE_ID,
-    LINUX_DEBUG_ID,
-    build_store,
-)
+from servers.symbol_profiles import build_store  # noqa: E402
 from servers.symbolicator import SymbolicatorServer  # noqa: E402
 
-from transforms.config import SymbolicationConfig  # noqa: E402
-from transforms.symbolication import symbolicate_profiles, symbolication_summary  # noqa: E402
-from transforms.symbolication.embedded import EmbeddedBackend  # noqa: E402
-from transforms.symbolication.symbolicator_client import SymbolicatorBackend  # noqa: E402
+from transforms import pipeline  # noqa: E402
+from transforms.config import JobConfig, SymbolicationConfig, VroomConfig  # noqa: E402
+from transforms.context import StageContext  # noqa: E402
+from transforms.partition import InputObject, process_objects  # noqa: E402
+from transforms.reference import ReferenceData  # noqa: E402
+from transforms.synthetic.messages import ingest_message, pack_stream  # noqa: E402
+from transforms.synthetic.profiles import ProfileSpec, generate  # noqa: E402
+from transforms.work import ProfileWork  # noqa: E402
 
-RELEASES = ("app@1.0", "app@1.1", "app@2.0")
-
-
-def resolvable_offsets(path: Path, limit: int = 0x30000) -> list[int]:
-    """Module-relative addresses that the debug file resolves to a function."""
-    archive = symbolic.Archive.open(str(path))
-    symcache = next(archive.iter_objects()).make_symcache()
-    return [offset for offset in range(0x1000, limit, 2) if symcache.lookup(offset)]
+DAY = date(2026, 11, 30)  # the generator's default profile start
+MESSAGES_PER_OBJECT = 250
 
 
-def make_payloads(count: int, seed: int = 7) -> list[bytes]:
+def make_objects(count: int, seed: int = 7) -> tuple[list[InputObject], float]:
+    """Input objects of `count` ingest messages (cocoa and rust alternately), and their mean frame count."""
     rng = random.Random(seed)
-    pools = {
-        "cocoa": resolvable_offsets(FIXTURES / "debug-files" / "crash-macos.dwarf"),
-        "rust": resolvable_offsets(FIXTURES / "debug-files" / "crash-linux.debug"),
-    }
-    release_pools = {
-        (platform, release): rng.sample(pool, min(400, len(pool)))
-        for platform, pool in pools.items()
-        for release in RELEASES
-    }
-    payloads = []
+    messages, frames = [], 0
     for number in range(count):
-        platform = "cocoa" if number % 2 else "rust"
-        release = RELEASES[number % len(RELEASES)]
-        base = 0x100000000 + rng.randrange(1, 1 << 16) * 0x100000
-        if platform == "cocoa":
-            image = {"type": "macho", "code_file": "/private/var/App.app/App", "debug_id": CRASH_ID}
-        else:
-            image = {"type": "elf", "code_file": "/usr/bin/app", "debug_id": LINUX_DEBUG_ID, "code_id": LINUX_CODE_ID}
-        image.update(image_addr=hex(base), image_size=0x100000)
-        pool = release_pools[(platform, release)]
         frame_count = rng.randint(200, 2000)
-        frames = [{"instruction_addr": hex(base + rng.choice(pool))} for _ in range(frame_count)]
-        stacks = []
-        for _ in range(max(1, frame_count // 20)):
-            depth = rng.randint(5, 40)
-            stacks.append([rng.randrange(frame_count) for _ in range(depth)])
-        samples = [
-            {"stack_id": rng.randrange(len(stacks)), "thread_id": 1, "elapsed_since_start_ns": i * 10_000_000}
-            for i in range(len(stacks) * 3)
-        ]
-        profile = {
-            "version": "1",
-            "platform": platform,
-            "event_id": f"{number:032x}",
-            "release": release,
-            "debug_meta": {"images": [image]},
-            "profile": {"frames": frames, "stacks": stacks, "samples": samples},
-        }
-        payloads.append(orjson.dumps(profile))
-    return payloads
+        spec = ProfileSpec(frames=frame_count, target_bytes=frame_count * 400)
+        profile = generate("cocoa_v1" if number % 2 else "rust_v1", rng, spec)
+        frames += len(profile["profile"]["frames"])
+        received = int(spec.start) + 60
+        messages.append(ingest_message(profile, organization_id=1, project_id=2, received=received, key_id=3))
+    objects = []
+    for start in range(0, count, MESSAGES_PER_OBJECT):
+        content = pack_stream(messages[start : start + MESSAGES_PER_OBJECT])
+        objects.append((f"input/object-{start // MESSAGES_PER_OBJECT}.msgpack", len(content), content))
+    return objects, frames / max(count, 1)
 
 
-def process(payloads: list[bytes], batch: int, backend: Any | None) -> tuple[float, int, int]:
-    """(seconds, frames total, frames symbolicated) to decode, symbolicate and encode every batch."""
+@dataclass
+class Run:
+    seconds: float
+    profiles: int
+    frames: int
+    symbolicated: int
+    stages: dict[str, float]  # seconds per stage
+
+    def breakdown(self) -> str:
+        """Milliseconds per profile: the symbolication and vroom stages, the other stages, and the rest."""
+        per_profile = 1000 / max(self.profiles, 1)
+        symbolication = self.stages.get("symbolicate_batch", 0.0)
+        vroom = self.stages.get("run_vroom_stage", 0.0)
+        others = sum(self.stages.values()) - symbolication - vroom
+        rest = self.seconds - sum(self.stages.values())
+        return (
+            f"ms/profile: symbolication {symbolication * per_profile:.2f}, vroom {vroom * per_profile:.2f}, "
+            f"other stages {others * per_profile:.2f}, decode and rows {rest * per_profile:.2f}"
+        )
+
+
+def run(objects: list[InputObject], ctx: StageContext, profiler: cProfile.Profile | None = None) -> Run:
+    """Every row of every object, as the partition function yields them; profiles must all succeed."""
+    profiles = frames = symbolicated = 0
+    STAGE_SECONDS.clear()
     started = time.perf_counter()
-    total = symbolicated = 0
-    for start in range(0, len(payloads), batch):
-        profiles = [orjson.loads(payload) for payload in payloads[start : start + batch]]
-        if backend is not None:
-            errors = symbolicate_profiles([(profile, 1) for profile in profiles], lambda _: backend)
-            assert not any(errors), errors
-            for profile in profiles:
-                frames, done = symbolication_summary(profile)
-                total, symbolicated = total + frames, symbolicated + done
-        for profile in profiles:
-            orjson.dumps(profile)
-    return time.perf_counter() - started, total, symbolicated
+    if profiler is not None:
+        profiler.enable()
+    for table, row in process_objects(objects, ctx):
+        assert table != "quarantine", row["error_kind"]
+        if table == "profiles":
+            profiles += 1
+            frames += row["frames_total"]
+            symbolicated += row["frames_symbolicated"]
+    if profiler is not None:
+        profiler.disable()
+    return Run(time.perf_counter() - started, profiles, frames, symbolicated, dict(STAGE_SECONDS))
+
+
+def context(batch: int, symbolication: SymbolicationConfig, vroom_mode: str, bucket: Path) -> StageContext:
+    config = JobConfig(
+        batch_profiles=batch,
+        symbolication=symbolication,
+        vroom=VroomConfig(mode=vroom_mode, profiles_bucket=str(bucket)),
+    )
+    return StageContext(config, ReferenceData(), "benchmark", DAY)
+
+
+STAGE_SECONDS: dict[str, float] = {}
+
+
+def instrument_stages(ctx: StageContext) -> None:
+    """Time each stage of the pipeline into STAGE_SECONDS; leave out stages that are not built yet.
+
+    A stage that is not built yet raises NotImplementedError on any batch, even an empty one.
+    """
+    kept = []
+    for stage in pipeline.STAGES:
+        try:
+            stage([], ctx)
+        except NotImplementedError:
+            print(f"note: stage {stage.__name__} is not built yet and is left out")
+            continue
+        kept.append(timed(stage))
+    pipeline.STAGES = tuple(kept)
+
+
+def timed(stage: pipeline.Stage) -> pipeline.Stage:
+    def run_stage(works: list[ProfileWork], ctx: StageContext) -> None:
+        started = time.perf_counter()
+        try:
+            stage(works, ctx)
+        finally:
+            STAGE_SECONDS[stage.__name__] = STAGE_SECONDS.get(stage.__name__, 0.0) + time.perf_counter() - started
+
+    return run_stage
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser()
-    parser.add_argument("--profiles", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--profiles", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=500, help="batch_profiles of the job")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration; the fastest counts")
+    parser.add_argument("--profile-stage", action="store_true", help="cProfile the embedded-symbolication run")
     args = parser.parse_args()
-    payloads = make_payloads(args.profiles)
-    frames = sum(len(orjson.loads(p)["profile"]["frames"]) for p in payloads[:200]) / min(200, len(payloads))
-    print(
-        f"{len(payloads)} profiles (cocoa and rust, {len(RELEASES)} releases), "
-        f"~{frames:.0f} frames each, batches of {args.batch}"
-    )
+    objects, frames = make_objects(args.profiles)
+    print(f"{args.profiles} profiles (cocoa and rust sample v1), ~{frames:.0f} frames each, batches of {args.batch}")
     with tempfile.TemporaryDirectory() as directory:
         store = build_store(Path(directory))
-        baseline, _, _ = process(payloads, args.batch, None)
-        embedded, total, symbolicated = process(payloads, args.batch, EmbeddedBackend(store, 64, 1 << 30))
-        print(f"embedded: {total} frames, {symbolicated} symbolicated ({symbolicated / max(total, 1):.1%})")
-        print(f"throughput without symbolication: {len(payloads) / baseline:,.0f} profiles/s")
-        print(f"throughput with embedded symbolication: {len(payloads) / embedded:,.0f} profiles/s")
-        print(f"ratio with/without: {baseline / embedded:.2f} (target >= 0.5)")
+        bucket = Path(directory) / "bucket"
+        modes = {"off": SymbolicationConfig(mode="off"), "embedded": SymbolicationConfig(symbols=store)}
+        instrument_stages(context(args.batch, modes["embedded"], "embedded", bucket))
+        # Load debug files and vroomrs once, as a worker has done after its first task.
+        for symbolication in modes.values():
+            run(objects[:1], context(args.batch, symbolication, "embedded", bucket))
+        results: dict[tuple[str, str], Run] = {}
+        profiler = cProfile.Profile() if args.profile_stage else None
+        for vroom_mode in ("embedded", "off"):
+            for name, symbolication in modes.items():
+                ctx = context(args.batch, symbolication, vroom_mode, bucket)
+                measured = profiler if (name, vroom_mode) == ("embedded", "off") else None
+                runs = [run(objects, ctx, measured) for _ in range(max(args.repeat, 1))]
+                results[(name, vroom_mode)] = outcome = min(runs, key=lambda candidate: candidate.seconds)
+                print(
+                    f"symbolication {name:8} vroom {vroom_mode:8}: {outcome.profiles / outcome.seconds:7,.0f} "
+                    f"profiles/s ({outcome.seconds:.2f}s; {outcome.symbolicated:,} of {outcome.frames:,} "
+                    "frames symbolicated)"
+                )
+                print(f"    {outcome.breakdown()}")
+        for vroom_mode in ("embedded", "off"):
+            ratio = results[("off", vroom_mode)].seconds / results[("embedded", vroom_mode)].seconds
+            print(f"ratio with/without symbolication, vroom {vroom_mode}: {ratio:.2f} (target >= 0.5)")
+        if profiler is not None:
+            print("\nhot spots of symbolication embedded, vroom off (cumulative):")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
         with SymbolicatorServer(store) as server:
-            config = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url)
-            remote, _, _ = process(payloads, args.batch, SymbolicatorBackend(config, 1))
+            symbolicator = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url)
+            remote = run(objects, context(args.batch, symbolicator, "off", bucket))
             creates = len(server.creates())
-        per_thousand = creates * 1000 / len(payloads)
-        print(f"symbolicator mode: {creates} requests, {len(payloads)} profiles: {per_thousand:.1f} per 1,000 profiles")
+        per_thousand = creates * 1000 / args.profiles
+        print(f"symbolicator mode: {creates} requests, {args.profiles} profiles: {per_thousand:.1f} per 1,000 profiles")
         print("  (target <= 20; one request per profile and pass, as Sentry sends: >= 1,000)")
-        print(f"throughput in symbolicator mode: {len(payloads) / remote:,.0f} profiles/s")
+        print(f"throughput in symbolicator mode, vroom off: {remote.profiles / remote.seconds:,.0f} profiles/s")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from servers.symbol_profiles import CRASH_ID, CRASH_INLINED, HELLO_ID, RELEASE, 
 from servers.symbolicator import Behaviour, SymbolicatorServer
 
 from transforms.config import SymbolicationConfig
-from transforms.symbolication import symbolicate_profiles
+from transforms.symbolication import get_backend, symbolicate_profiles
 from transforms.symbolication.embedded import EmbeddedBackend
 from transforms.symbolication.symbolicator_client import SymbolicatorBackend
 
@@ -173,3 +174,16 @@ def test_jvm_requests_carry_the_sources(server: SymbolicatorServer) -> None:
     answer = client(server.url).jvm({"platform": "android", "stacktraces": [], "modules": []})
     assert answer is not None and answer["status"] == "completed"
     assert server.creates("/symbolicate-jvm")[0].body["sources"] == list(SOURCES)
+
+
+def test_stage_backend_in_symbolicator_mode(server: SymbolicatorServer) -> None:
+    """The worker's backend (as the stage gets it) is created once and answers; its creation must not deadlock."""
+    config = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url)
+    backends: list[Any] = []
+    creating = threading.Thread(target=lambda: backends.extend(get_backend(config, 7) for _ in range(2)), daemon=True)
+    creating.start()
+    creating.join(timeout=10)
+    assert len(backends) == 2 and backends[0] is backends[1]
+    batch = profiles()[:1]
+    assert run(batch, backends[0]) == [None]
+    assert batch[0]["profile"]["frames"][1]["function"] == "main"
