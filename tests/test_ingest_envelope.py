@@ -19,7 +19,12 @@ from transforms.work import ProfileWork
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ingest" / "python-sample-v1.msgpack"
 CONFIG = JobConfig(options=SentryOptions(unsampled_profiles_enabled=True))
 
-V1 = {"version": "1", "platform": "python", "event_id": "a" * 32, "profile": {"samples": [], "stacks": [], "frames": []}}
+V1 = {
+    "version": "1",
+    "platform": "python",
+    "event_id": "a" * 32,
+    "profile": {"samples": [], "stacks": [], "frames": []},
+}
 
 
 _ABSENT = object()

@@ -46,7 +46,9 @@ def tables(spark, warehouse: Path) -> dict:
 @pytest.fixture(scope="module")
 def day_run(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("job")
-    manifest = write_day(root / "input", DAY.isoformat(), profiles=48, objects=3, seed=5, target_bytes=12_000)
+    manifest = write_day(
+        root / "input", DAY.isoformat(), profiles=48, objects=3, seed=5, target_bytes=12_000, unsampled_share=0.3
+    )
     write_symbol_store(str(root / "symbols"))
     config = JobConfig(
         input=str(root / "input"),
@@ -231,3 +233,29 @@ def test_symbolicator_mode_gives_the_same_profiles_as_embedded(spark, day_run, t
     symbolicated = tables(spark, tmp_path / "warehouse")["profiles"].drop("run_id")
     assert symbolicated.agg(F.sum("frames_symbolicated")).first()[0] > 0
     assertDataFrameEqual(symbolicated, embedded)
+
+
+def test_functions_blobs_and_occurrences_of_the_vroom_stage(spark, day_run):
+    t = tables(spark, day_run["root"] / "warehouse")
+    functions = t["functions"]
+    assert functions.count() > 0
+    orphans = functions.join(
+        t["profiles"].select(F.coalesce("profiler_id", "event_id").alias("profile_id")), "profile_id", "left_anti"
+    )
+    assert orphans.count() == 0
+    assert functions.where(F.col("fingerprint").isNull() | (F.size("self_times_ns") == 0)).count() == 0
+    assert {row["profiling_type"] for row in functions.select("profiling_type").distinct().collect()} == {
+        "transaction",
+        "continuous",
+    }
+    bucket = day_run["root"] / "bucket"
+    for row in (
+        t["profiles"].select("organization_id", "project_id", "event_id", "profiler_id", "kind", "sampled").collect()
+    ):
+        if row["kind"] == "chunk":
+            blob = bucket / str(row["organization_id"]) / str(row["project_id"]) / row["profiler_id"] / row["event_id"]
+        else:
+            blob = bucket / str(row["organization_id"]) / str(row["project_id"]) / row["event_id"]
+        assert blob.exists() == (row["sampled"] or row["kind"] == "chunk"), row
+    unsampled = t["profiles"].where(~F.col("sampled")).select(F.col("event_id").alias("profile_id"))
+    assert unsampled.count() > 0 and unsampled.join(functions, "profile_id").count() > 0

@@ -1,4 +1,4 @@
-"""From an ingest message to a profile: validation, sampling gate, envelope merge, ids (SPEC Part II §4.1–4.3)."""
+"""From an ingest message to a profile: validation, sampling gate, envelope merge, ids (SPEC Part II §4.1 to 4.3)."""
 
 from __future__ import annotations
 

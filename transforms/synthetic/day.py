@@ -133,24 +133,26 @@ def write_day(
     compression: str | None = None,
     include_bad: bool = True,
     include_unsampled: bool = True,
+    unsampled_share: float = _UNSAMPLED_SHARE,
     target_bytes: int = 100_000,
     limits: Limits | None = None,
     oversize: bool = True,
 ) -> DayManifest:
     """Write `<root>/dt=<day>/part-NNNNN.msgpack[.gz|.zst]` and say what is in it.
 
-    `profiles` good generated profiles (every kind in turn, in random order) are spread over `objects`
-    objects, plus the real fixture message once. With `include_bad`, every bad message of
-    `transforms.synthetic.bad` is mixed in, and further objects hold the broken streams and objects; bad
-    records over 1 MiB (`oversize`: a message over `limits.max_message_bytes`) go to a zstd object of their
-    own. Without `include_unsampled` every message counts as sampled.
+        `profiles` good generated profiles (every kind in turn, in random order) are spread over `objects`
+        objects, plus the real fixture message once. With `include_bad`, every bad message of
+        `transforms.synthetic.bad` is mixed in, and further objects hold the broken streams and objects; bad
+        records over 1 MiB (`oversize`: a message over `limits.max_message_bytes`) go to a zstd object of their
+        own. Without `include_unsampled` every message counts as sampled; with it, of the profiles that carry
+    the `sampled` key (four in ten), those whose draw is under `unsampled_share` are unsampled.
     """
     if compression not in _SUFFIXES:
         raise ValueError(f"compression must be None, 'gz' or 'zst', not {compression!r}")
     directory = Path(root) / f"dt={day}"
     directory.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    writer = _DayWriter(directory, rng, day, target_bytes, _UNSAMPLED_SHARE if include_unsampled else 0.0)
+    writer = _DayWriter(directory, rng, day, target_bytes, unsampled_share if include_unsampled else 0.0)
     manifest = writer.manifest
 
     kinds = [writer.kinds[index % len(writer.kinds)] for index in range(profiles)]
