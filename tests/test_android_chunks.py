@@ -145,6 +145,6 @@ def test_stages_in_embedded_and_off_modes_differ_only_where_they_should(store: s
     legacy = off[0].profile
     assert "deobfuscated" not in legacy
     assert legacy["profile"]["methods"][0]["signature"] == "(Landroid/view/View;)V"
-    assert off[4].profile["js_profile"] == react_native()["js_profile"]
+    assert off[4].profile["js_profile"] == {"profile": react_native()["js_profile"]}
     assert off[1].profile["profile"]["methods"][0]["class_name"] == "io.sentry.sample.MainActivity"
     assert SAMPLE_APP in str(off[0].profile["debug_meta"])
