@@ -479,6 +479,26 @@ def test_max_frames_per_request_splits_without_changing_results(store: str) -> N
     assert sum(1 for kind, _ in small_backend.calls if kind == "native") == 5 + 4
 
 
+def test_same_debug_file_loaded_twice_answers_at_each_load_address(backend: CountingBackend) -> None:
+    first, second = 0x10000000, 0x20000000
+    profile = cocoa_profile(
+        [first + 0xDC16, second + 0xDC16],
+        [[0], [1]],
+        [macho(CRASH_ID, first, "/a/crash"), macho(CRASH_ID, second, "/b/crash")],
+    )
+    assert run([profile], backend) == [None]
+    loaded_at = {"/a/crash": first, "/b/crash": second}
+    frames = profile["profile"]["frames"]
+    assert len(frames) == 4 * 3  # two frames and their leaf copies, each an inlined chain of three
+    for frame in frames:
+        base = loaded_at[frame["package"]]
+        assert int(frame["instruction_addr"], 16) - base in (0xDC15, 0xDC16)  # return address or leaf
+        assert int(frame["sym_addr"], 16) - base == 0xDBA0
+    assert [frame["package"] for frame in frames if frame["original_index"] == 1] == ["/b/crash"] * 3
+    # one lookup serves both load addresses: 0xdc16 as return address and as leaf
+    assert len(backend.calls[0][1]["stacktraces"][0]["frames"]) == 2
+
+
 def test_js_requests_are_grouped_by_release_and_dist(backend: CountingBackend) -> None:
     first, second, other_dist = rn_ios_profile(0x1, 0x10000), rn_ios_profile(0x1, 0x20000), rn_ios_profile(0x1, 0x30000)
     other_dist["dist"] = "8"

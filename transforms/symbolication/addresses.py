@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -71,32 +72,43 @@ class ModuleRange:
     end: int | None  # None: up to the next module
 
 
-def module_ranges(modules: list[dict[str, Any]]) -> list[ModuleRange]:
+class ModuleRanges:
     """Address ranges of the modules with a usable non-zero `image_addr`, sorted by start."""
-    starts = []
-    for index, module in enumerate(modules):
-        start = parse_addr(module.get("image_addr"))
-        if start:
-            size = parse_addr(module.get("image_size")) or 0
-            starts.append((start, index, size))
-    starts.sort()
-    ranges = []
-    for position, (start, index, size) in enumerate(starts):
-        end = start + size if size else (starts[position + 1][0] if position + 1 < len(starts) else None)
-        ranges.append(ModuleRange(index, start, end))
-    return ranges
+
+    def __init__(self, modules: list[dict[str, Any]]) -> None:
+        starts = []
+        for index, module in enumerate(modules):
+            start = parse_addr(module.get("image_addr"))
+            if start:
+                size = parse_addr(module.get("image_size")) or 0
+                starts.append((start, index, size))
+        starts.sort()
+        self.ranges: list[ModuleRange] = []
+        for position, (start, index, size) in enumerate(starts):
+            end = start + size if size else (starts[position + 1][0] if position + 1 < len(starts) else None)
+            self.ranges.append(ModuleRange(index, start, end))
+        self.starts = [module_range.start for module_range in self.ranges]
+        # Ranges that do not overlap hold an address in at most one range: the last starting at or below it.
+        self.disjoint = all(
+            current.end is not None and current.end <= following.start
+            for current, following in zip(self.ranges, self.ranges[1:], strict=False)
+        )
+
+    def find(self, addr: int) -> ModuleRange | None:
+        """The first range (by start) that holds `addr`."""
+        if self.disjoint:
+            position = bisect.bisect_right(self.starts, addr) - 1
+            if position < 0:
+                return None
+            module_range = self.ranges[position]
+            return module_range if module_range.end is None or addr < module_range.end else None
+        for module_range in self.ranges:
+            if module_range.start <= addr and (module_range.end is None or addr < module_range.end):
+                return module_range
+        return None
 
 
-def find_module(ranges: list[ModuleRange], addr: int) -> ModuleRange | None:
-    for module_range in ranges:
-        if module_range.start <= addr and (module_range.end is None or addr < module_range.end):
-            return module_range
-    return None
-
-
-def resolve_frame(
-    frame: dict[str, Any], modules: list[dict[str, Any]], ranges: list[ModuleRange]
-) -> tuple[int, int] | None:
+def resolve_frame(frame: dict[str, Any], modules: list[dict[str, Any]], ranges: ModuleRanges) -> tuple[int, int] | None:
     """(module index, module-relative address) of a frame, or None if no module holds it.
 
     Raises InvalidRequest for an unparsable `addr_mode`.
@@ -107,7 +119,7 @@ def resolve_frame(
         return None
     if rel_index is not None:
         return rel_index, addr
-    module_range = find_module(ranges, addr)
+    module_range = ranges.find(addr)
     if module_range is None:
         return None
     return module_range.index, addr - module_range.start

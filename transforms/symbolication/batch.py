@@ -10,16 +10,19 @@ profile would have had for its own request.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from transforms import symbol_store
 from transforms.symbolication.addresses import (
     InvalidRequest,
+    ModuleRanges,
     adjustments,
-    module_ranges,
     parse_addr,
     resolve_frame,
 )
@@ -28,6 +31,8 @@ from transforms.symbolication.profile import PassRequest, ProfileSymbolication
 
 logger = logging.getLogger(__name__)
 
+# Keys of a request frame that Symbolicator does not echo in its answer.
+_NOT_ECHOED = ("addr_mode", "adjust_instruction_addr")
 # Keys of a module that identify its debug file; the rest (code_file, image_addr, ...) is per profile.
 _MODULE_IDENTITY = ("type", "debug_id", "code_id", "arch")
 # Keys of Symbolicator's module answer that describe the debug file rather than echo the request.
@@ -47,6 +52,32 @@ def symbolicate_profiles(
     max_frames_per_request: int = 50_000,
 ) -> list[BaseException | None]:
     """Run §4.5 on each (profile, project id) pair, in place; the exception that failed a profile, else None."""
+    with _cycle_collection_paused():
+        return _symbolicate_profiles(profiles, backend_for, max_frames_per_request)
+
+
+@contextlib.contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """The cycle collector paused while a batch is symbolicated.
+
+    Symbolication adds hundreds of thousands of frame dicts to a batch that already holds millions of
+    objects, and the collector's allocation-triggered passes keep walking them; profiles (JSON trees)
+    hold no reference cycles for it to find. It runs again as usual afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _symbolicate_profiles(
+    profiles: list[tuple[dict[str, Any], int]],
+    backend_for: Callable[[int], SymbolicationBackend],
+    max_frames_per_request: int,
+) -> list[BaseException | None]:
     errors: list[BaseException | None] = [None] * len(profiles)
     runs: list[tuple[int, ProfileSymbolication, SymbolicationBackend]] = []
     for position, (profile, project_id) in enumerate(profiles):
@@ -103,28 +134,56 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[start : start + size] for start in range(0, len(items), size)] or [[]]
 
 
+@dataclass
+class _Plan:
+    """One profile's request in the shared requests."""
+
+    # Per stacktrace and frame: (unique frame number, module index), or (status, module index or None)
+    # for a frame that needs no lookup (`unknown_image`, `missing`).
+    rows: list[list[tuple[Any, int | None]]]
+    identities: list[int | None]  # per module: the number of its debug file in the batch, None if unusable
+
+
 class _NativeBatch:
-    """Native requests of many profiles as few module-relative requests."""
+    """Native requests of many profiles as few module-relative requests.
+
+    Debug files and unique frames are numbered as they are met, so that the per-frame work hashes
+    small integers rather than tuples of ids.
+    """
 
     def __init__(self, bodies: list[Body], max_frames: int) -> None:
         self.bodies = bodies
         self.max_frames = max_frames
         self.platform = bodies[0]["platform"]
         self.options = bodies[0]["options"]
-        self.modules: dict[tuple[Any, ...], Body] = {}  # identity ⇒ module sent
-        self.bases: dict[tuple[Any, ...], int] = {}  # identity ⇒ its image_addr in the shared requests
-        self.keys: dict[tuple[Any, ...], int] = {}  # (identity, relative address, adjust) ⇒ unique frame
-        # Per profile: None (invalid request) or, per stacktrace and frame, its key or why it has none.
-        self.plans: list[list[list[Any]] | None] = [self._plan(body) for body in bodies]
+        self.identities: dict[tuple[Any, ...], int] = {}  # identity ⇒ its number
+        # Per identity number: the module sent (from the first profile with a frame in it) and its image_addr.
+        self.modules: list[Body | None] = []
+        self.bases: list[int] = []
+        self.keys: dict[tuple[int, int, bool], int] = {}  # (identity, relative address, adjust) ⇒ its number
+        # Per profile: None (invalid request) or its plan.
+        self.plans: list[_Plan | None] = [self._plan(body) for body in bodies]
 
-    def _plan(self, body: Body) -> list[list[Any]] | None:
+    def _identity_number(self, module: Body) -> int | None:
+        identity = _module_identity(module)
+        if identity is None:
+            return None
+        number = self.identities.get(identity)
+        if number is None:
+            number = self.identities[identity] = len(self.modules)
+            self.modules.append(None)
+            self.bases.append(0)
+        return number
+
+    def _plan(self, body: Body) -> _Plan | None:
         modules = body["modules"]
-        ranges = module_ranges(modules)
-        identities = [_module_identity(module) for module in modules]
-        plan = []
+        ranges = ModuleRanges(modules)
+        identities: list[int | None] = []
+        keys = self.keys
+        rows = []
         for stacktrace in body["stacktraces"]:
             frames = stacktrace["frames"]
-            row: list[Any] = []
+            row: list[tuple[Any, int | None]] = []
             for frame, adjust in zip(frames, adjustments(frames), strict=True):
                 try:
                     located = resolve_frame(frame, modules, ranges)
@@ -134,35 +193,39 @@ class _NativeBatch:
                     row.append(("unknown_image", None))
                     continue
                 module_index, relative = located
+                if not identities:  # numbered once the profile has a frame in a module, in module order
+                    identities = [self._identity_number(module) for module in modules]
                 identity = identities[module_index]
                 if identity is None:
                     row.append(("missing", module_index))
                     continue
-                if identity not in self.modules:
-                    self.modules[identity] = _module_to_send(modules[module_index])
-                    self.bases[identity] = parse_addr(self.modules[identity]["image_addr"]) or 0
                 key = (identity, relative, adjust)
-                self.keys.setdefault(key, len(self.keys))
-                row.append((key, module_index))
-            plan.append(row)
-        return plan
+                number = keys.get(key)
+                if number is None:
+                    number = keys[key] = len(keys)
+                    if self.modules[identity] is None:
+                        sent = self.modules[identity] = _module_to_send(modules[module_index])
+                        self.bases[identity] = parse_addr(sent["image_addr"]) or 0
+                row.append((number, module_index))
+            rows.append(row)
+        return _Plan(rows, identities)
 
     def answer(self, backend: SymbolicationBackend) -> list[Body | None]:
-        results: dict[tuple[Any, ...], list[Body]] = {}
-        module_answers: dict[tuple[Any, ...], Body] = {}
-        failures: dict[tuple[Any, ...], Body | None] = {}
-        for chunk in _chunks(list(self.keys), self.max_frames):
-            if not chunk:
-                break
-            identities = list(dict.fromkeys(key[0] for key in chunk))
+        keys = list(self.keys)
+        results: list[list[_Located]] = [[] for _ in keys]  # per unique frame number
+        module_answers: dict[int, Body] = {}
+        failures: dict[int, Body | None] = {}
+        for start in range(0, len(keys), max(self.max_frames, 1)):
+            numbers = range(start, min(start + max(self.max_frames, 1), len(keys)))
+            identities = list(dict.fromkeys(keys[number][0] for number in numbers))
             slot = {identity: index for index, identity in enumerate(identities)}
             frames = [
                 {
-                    "instruction_addr": hex(relative),
-                    "addr_mode": f"rel:{slot[identity]}",
-                    "adjust_instruction_addr": adjust,
+                    "instruction_addr": hex(keys[number][1]),
+                    "addr_mode": f"rel:{slot[keys[number][0]]}",
+                    "adjust_instruction_addr": keys[number][2],
                 }
-                for identity, relative, adjust in chunk
+                for number in numbers
             ]
             request = {
                 "platform": self.platform,
@@ -172,14 +235,14 @@ class _NativeBatch:
             }
             response = backend.native(request)
             if not response or response.get("status") != "completed":
-                for key in chunk:
-                    failures[key] = response
+                for number in numbers:
+                    failures[number] = response
                 continue
-            expanded: dict[int, list[Body]] = {}
+            expanded: dict[Any, list[_Located]] = {}
             for frame in (response.get("stacktraces") or [{}])[0].get("frames") or []:
-                expanded.setdefault(frame.get("original_index", 0), []).append(frame)
-            for index, key in enumerate(chunk):
-                results[key] = expanded.get(index, [])
+                expanded.setdefault(frame.get("original_index", 0), []).append(_Located(frame))
+            for index, number in enumerate(numbers):
+                results[number] = expanded.get(index, [])
             for identity, module in zip(identities, response.get("modules") or [], strict=False):
                 module_answers.setdefault(identity, module)
         return [
@@ -190,41 +253,56 @@ class _NativeBatch:
     def _profile_answer(
         self,
         body: Body,
-        plan: list[list[Any]] | None,
-        results: dict[tuple[Any, ...], list[Body]],
-        module_answers: dict[tuple[Any, ...], Body],
-        failures: dict[tuple[Any, ...], Body | None],
+        plan: _Plan | None,
+        results: list[list[_Located]],
+        module_answers: dict[int, Body],
+        failures: dict[int, Body | None],
     ) -> Body | None:
+        """The answer this profile's own request would have had: the shared answers at its load addresses."""
         if plan is None:
             return {"status": "failed", "message": "invalid addr_mode in request"}
-        for row in plan:
-            for key, _ in row:
-                if key in failures:
-                    return failures[key]
+        if failures:
+            for row in plan.rows:
+                for key, _ in row:
+                    if key in failures:
+                        return failures[key]
         modules = body["modules"]
+        # Per module, filled as frames meet it: `package` to add to its frames, and how far this profile
+        # loaded it from the image_addr of the shared requests.
+        packages: list[dict[str, Any] | None] = [None] * len(modules)
+        deltas: list[int] = [0] * len(modules)
         used: dict[int, str | None] = {}
-        rebased: dict[tuple[Any, ...], list[Body]] = {}  # a frame's answer, moved to this profile's load address
         stacktraces = []
-        for stacktrace, row in zip(body["stacktraces"], plan, strict=True):
+        for stacktrace, row in zip(body["stacktraces"], plan.rows, strict=True):
             frames_out: list[Body] = []
             for index, (frame, (key, module_index)) in enumerate(zip(stacktrace["frames"], row, strict=True)):
-                base = {k: v for k, v in frame.items() if k not in ("addr_mode", "adjust_instruction_addr")}
-                base["original_index"] = index
+                if "addr_mode" in frame or "adjust_instruction_addr" in frame:
+                    frame = {k: v for k, v in frame.items() if k not in _NOT_ECHOED}
                 if module_index is None:
-                    frames_out.append({**base, "status": key})
+                    frames_out.append({**frame, "original_index": index, "status": key})
                     continue
-                module = modules[module_index]
-                if module.get("code_file"):
-                    base["package"] = module["code_file"]
+                package = packages[module_index]
+                if package is None:
+                    module = modules[module_index]
+                    package = packages[module_index] = (
+                        {"package": module["code_file"]} if module.get("code_file") else {}
+                    )
+                    if key == "missing":
+                        used[module_index] = "missing"
+                    else:
+                        used[module_index] = None
+                        identity = plan.identities[module_index]
+                        deltas[module_index] = (parse_addr(module.get("image_addr")) or 0) - self.bases[identity]
                 if key == "missing":
-                    used[module_index] = "missing"
-                    frames_out.append({**base, "status": "missing"})
+                    frames_out.append({**frame, "original_index": index, **package, "status": "missing"})
                     continue
-                used.setdefault(module_index, None)
-                if key not in rebased:
-                    delta = (parse_addr(module.get("image_addr")) or 0) - self.bases[key[0]]
-                    rebased[key] = [_rebase(result, delta) for result in results.get(key, [])]
-                frames_out.extend({**base, **result} for result in rebased[key])
+                delta = deltas[module_index]
+                for located in results[key]:
+                    answer = {**frame, "original_index": index, **package, **located.template}
+                    if delta:
+                        for field, addr in located.addresses:
+                            answer[field] = hex(addr + delta)
+                    frames_out.append(answer)
             stacktraces.append({"frames": frames_out})
         modules_out = []
         for index, module in enumerate(modules):
@@ -234,10 +312,26 @@ class _NativeBatch:
             elif used[index] is not None:
                 answer["debug_status"] = used[index]
             else:
-                known = module_answers.get(_module_identity(module) or (), {})
+                known = module_answers.get(plan.identities[index], {})
                 answer.update({k: v for k, v in known.items() if k not in _MODULE_REQUEST_KEYS or k == "arch"})
             modules_out.append(answer)
         return {"status": "completed", "stacktraces": stacktraces, "modules": modules_out}
+
+
+class _Located:
+    """One answer frame of the shared request: its keys without the request's own (`original_index`,
+    `package`), and the addresses in it that move with the module's load address."""
+
+    __slots__ = ("addresses", "template")
+
+    def __init__(self, result: Body) -> None:
+        self.template = {k: v for k, v in result.items() if k not in ("original_index", "package")}
+        self.addresses: list[tuple[str, int]] = []
+        for key in ("instruction_addr", "sym_addr"):
+            addr = parse_addr(result.get(key))
+            if addr is not None:
+                self.addresses.append((key, addr))
+                self.template[key] = hex(addr)
 
 
 def _module_identity(module: Body) -> tuple[Any, ...] | None:
@@ -259,16 +353,6 @@ def _module_to_send(module: Body) -> Body:
     # rel:N frames need a non-zero image_addr or Symbolicator skips address adjustment.
     sent["image_addr"] = hex(parse_addr(module.get("image_addr")) or 0x1000)
     return sent
-
-
-def _rebase(result: Body, delta: int) -> Body:
-    """An answer frame of the shared request, moved by `delta` to where a profile loaded the module."""
-    frame = {k: v for k, v in result.items() if k not in ("original_index", "package")}
-    for key in ("instruction_addr", "sym_addr"):
-        addr = parse_addr(result.get(key))
-        if addr is not None:
-            frame[key] = hex(addr + delta)
-    return frame
 
 
 class _JsBatch:

@@ -15,7 +15,7 @@ from typing import Any
 import symbolic
 
 from transforms import storage, symbol_store
-from transforms.symbolication.addresses import InvalidRequest, adjustments, module_ranges, parse_addr, resolve_frame
+from transforms.symbolication.addresses import InvalidRequest, ModuleRanges, adjustments, parse_addr, resolve_frame
 from transforms.symbolication.backend import Body
 from transforms.symbolication.demangle import demangle_name
 from transforms.worker_cache import BoundedCache
@@ -53,7 +53,7 @@ class EmbeddedBackend:
 
     def native(self, request: Body) -> Body:
         modules = request.get("modules") or []
-        ranges = module_ranges(modules)
+        ranges = ModuleRanges(modules)
         used: set[int] = set()
         stacktraces = []
         try:
@@ -72,7 +72,7 @@ class EmbeddedBackend:
         }
 
     def _native_frame(
-        self, index: int, frame: Body, adjust: bool, modules: list[Body], ranges: list[Any], used: set[int]
+        self, index: int, frame: Body, adjust: bool, modules: list[Body], ranges: ModuleRanges, used: set[int]
     ) -> list[Body]:
         base = {key: value for key, value in frame.items() if key not in _NOT_ECHOED}
         base["original_index"] = index

@@ -84,7 +84,7 @@ def prepare_frames(profile: dict[str, Any], platform: str) -> tuple[list[Body], 
     for stack in profile["profile"]["stacks"]:
         if not stack:
             continue
-        leaf = copy.deepcopy(frames[stack[0]])
+        leaf = copy_frame(frames[stack[0]])
         leaf["adjust_instruction_addr"] = False
         if not sent:
             frames.append(leaf)
@@ -96,6 +96,15 @@ def prepare_frames(profile: dict[str, Any], platform: str) -> tuple[list[Body], 
             sent.append(stack[0])
             sent_set.add(stack[0])
     return modules, [{"frames": request_frames}], sorted(sent)
+
+
+def copy_frame(frame: Body) -> Body:
+    """A deep copy of a frame, made cheaply: frames rarely hold anything but numbers and strings."""
+    copied = dict(frame)
+    for key, value in copied.items():
+        if isinstance(value, dict | list):
+            copied[key] = copy.deepcopy(value)
+    return copied
 
 
 def _prepare_legacy(profile: dict[str, Any]) -> list[Body]:
@@ -156,7 +165,12 @@ def frame_index_map(frames: list[Body]) -> dict[int, list[int]]:
     """Request frame index ⇒ positions of the answer frames it expanded into (inlined callees first)."""
     index_map: dict[int, list[int]] = {}
     for position, frame in enumerate(frames):
-        index_map.setdefault(frame.get("original_index", position), []).append(position)
+        index = frame.get("original_index", position)
+        positions = index_map.get(index)
+        if positions is None:
+            index_map[index] = [position]
+        else:
+            positions.append(position)
     return index_map
 
 
@@ -187,6 +201,7 @@ def _process_sample_results(
     profile: dict[str, Any], platform: str, stacktraces: list[Body], frames_sent: list[int]
 ) -> None:
     inner = profile["profile"]
+    old_count = len(inner["frames"])
     answer = stacktraces[0]["frames"] if stacktraces else []
     index_map = frame_index_map(answer)
     # Old frame index ⇒ the positions it occupies among the new frames.
@@ -218,9 +233,20 @@ def _process_sample_results(
         return
     frames = inner["frames"]
     stacks = inner["stacks"]
+    # Every old frame index gets an entry, so that a stack of valid indices needs no default for any of them.
+    for index in range(old_count):
+        if index not in positions:
+            positions[index] = [index]
     for stack_index, stack in enumerate(stacks):
-        remapped = [new for old in stack for new in positions.get(old, [old])]
-        stacks[stack_index] = _truncate(remapped, frames, platform)
+        stacks[stack_index] = _truncate(_remap(stack, positions), frames, platform)
+
+
+def _remap(stack: list[int], positions: dict[int, list[int]]) -> list[int]:
+    """Each old frame index of the stack replaced by its new positions (unknown ones kept as they are)."""
+    try:
+        return [new for old in stack for new in positions[old]]
+    except KeyError:
+        return [new for old in stack for new in positions.get(old, [old])]
 
 
 def _truncate(stack: list[int], frames: list[Body], platform: str) -> list[int]:
