@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import random
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ from transforms.config import JobConfig, SymbolicationConfig
 from transforms.context import StageContext
 from transforms.reference import ReferenceData
 from transforms.symbolication import symbolicate_batch, symbolicate_profiles, symbolication_summary
+from transforms.symbolication.addresses import ModuleRanges
 from transforms.symbolication.demangle import demangle_name
 from transforms.symbolication.embedded import EmbeddedBackend
 from transforms.symbolication.images import merge_image
@@ -467,6 +469,45 @@ def test_batch_equals_one_request_per_profile(store: str) -> None:
     # leaf and as return address, crash 0xdc15 likewise, crash 0xdc16; 0x7000 lies in no image.
     assert len(frames) == 5
     assert {frame["addr_mode"] for frame in frames} == {"rel:0", "rel:1"}
+
+
+def test_lookups_are_cached_per_debug_file_across_batches(store: str) -> None:
+    backend = EmbeddedBackend(store, 64, 1 << 30)
+    first, second = many_profiles(2), many_profiles(2)
+    assert run(first, backend) == [None] * len(first)
+    crash = backend.debug_file(macho(CRASH_ID, 0))
+    cached = dict(crash.lookups)
+    # leaves as they are (0xdc15, and 0xdc16 in the React Native profiles), return addresses one byte lower
+    assert set(cached) == {0xDC14, 0xDC15, 0xDC16}
+    assert [location.keys["function"] for location in cached[0xDC15]] == [
+        "(anonymous namespace)::crash",
+        "(anonymous namespace)::start",
+        "main",
+    ]
+    assert run(second, backend) == [None] * len(second)
+    assert second == first
+    assert crash.lookups.keys() == cached.keys()
+    assert all(crash.lookups[address] is cached[address] for address in cached)  # answered from the cache
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_module_ranges_find_the_first_module_holding_an_address(seed: int) -> None:
+    rng = random.Random(seed)
+    modules = [
+        {
+            "image_addr": hex(rng.choice([0, rng.randrange(1, 64) * 0x100])),
+            "image_size": rng.choice([0, 0x80, 0x100, 0x300]),
+        }
+        for _ in range(rng.randint(1, 6))
+    ]
+    ranges = ModuleRanges(modules)
+    for addr in range(0, 0x5000, 0x10):
+        expected = next(
+            (r.index for r in ranges.ranges if r.start <= addr and (r.end is None or addr < r.end)),
+            None,
+        )
+        found = ranges.find(addr)
+        assert (found.index if found else None) == expected
 
 
 def test_max_frames_per_request_splits_without_changing_results(store: str) -> None:

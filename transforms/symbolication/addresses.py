@@ -113,7 +113,8 @@ def resolve_frame(frame: dict[str, Any], modules: list[dict[str, Any]], ranges: 
 
     Raises InvalidRequest for an unparsable `addr_mode`.
     """
-    rel_index = rel_module_index(frame.get("addr_mode"), len(modules))
+    addr_mode = frame.get("addr_mode")
+    rel_index = None if addr_mode is None else rel_module_index(addr_mode, len(modules))
     addr = parse_addr(frame.get("instruction_addr"))
     if addr is None:
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import symbolic
@@ -24,6 +24,17 @@ from transforms.worker_cache import BoundedCache
 _NOT_ECHOED = ("addr_mode", "adjust_instruction_addr")
 # symcache's "no symbol address" marker for inlined functions.
 _NO_SYM_ADDR = 0xFFFFFFFF
+# Cached lookups per debug file (a few hundred bytes each); past this the cache starts over.
+_LOOKUPS_PER_FILE = 200_000
+
+
+@dataclass(frozen=True)
+class Location:
+    """A function at an address (inlined ones first): its symbol address in the image, and the keys it
+    gives an answer frame after `sym_addr`."""
+
+    sym_addr: int
+    keys: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,36 @@ class DebugFile:
     symcache: symbolic.SymCache | None = None
     arch: str | None = None
     features: frozenset[str] = frozenset()
+    # Image-relative address ⇒ its locations: addresses recur from batch to batch within a worker.
+    lookups: dict[int, tuple[Location, ...]] = field(default_factory=dict)
+
+    def lookup(self, address: int) -> tuple[Location, ...]:
+        found = self.lookups.get(address)
+        if found is None:
+            found = _locations(self.symcache.lookup(address)) if self.symcache is not None else ()
+            if len(self.lookups) >= _LOOKUPS_PER_FILE:
+                self.lookups.clear()
+            self.lookups[address] = found
+        return found
+
+
+def _locations(found: list[Any]) -> tuple[Location, ...]:
+    if not found:
+        return ()
+    outer_sym_addr = found[-1].sym_addr
+    locations = []
+    for location in found:
+        keys: dict[str, Any] = {"symbol": location.symbol, "function": demangle_name(location.symbol)}
+        if location.lang and location.lang != "unknown":
+            keys["lang"] = location.lang
+        if location.full_path:
+            keys["abs_path"] = location.full_path
+            keys["filename"] = location.full_path.replace("\\", "/").rsplit("/", 1)[-1]
+        if location.line:
+            keys["lineno"] = location.line
+        sym_addr = location.sym_addr if location.sym_addr < _NO_SYM_ADDR else outer_sym_addr
+        locations.append(Location(sym_addr, keys))
+    return tuple(locations)
 
 
 @dataclass(frozen=True)
@@ -54,7 +95,7 @@ class EmbeddedBackend:
     def native(self, request: Body) -> Body:
         modules = request.get("modules") or []
         ranges = ModuleRanges(modules)
-        used: set[int] = set()
+        used: dict[int, DebugFile] = {}  # module index ⇒ its debug file, once a frame is in it
         stacktraces = []
         try:
             for stacktrace in request.get("stacktraces") or []:
@@ -72,7 +113,13 @@ class EmbeddedBackend:
         }
 
     def _native_frame(
-        self, index: int, frame: Body, adjust: bool, modules: list[Body], ranges: ModuleRanges, used: set[int]
+        self,
+        index: int,
+        frame: Body,
+        adjust: bool,
+        modules: list[Body],
+        ranges: ModuleRanges,
+        used: dict[int, DebugFile],
     ) -> list[Body]:
         base = {key: value for key, value in frame.items() if key not in _NOT_ECHOED}
         base["original_index"] = index
@@ -80,10 +127,11 @@ class EmbeddedBackend:
         if located is None:
             return [{**base, "status": "unknown_image"}]
         module_index, relative = located
-        used.add(module_index)
         module = modules[module_index]
+        debug_file = used.get(module_index)
+        if debug_file is None:
+            debug_file = used[module_index] = self.debug_file(module)
         image_addr = parse_addr(module.get("image_addr")) or 0
-        debug_file = self.debug_file(module)
         lookup = relative
         # Symbolicator only steps back from return addresses when it knows where the image was loaded.
         if adjust and image_addr:
@@ -94,36 +142,20 @@ class EmbeddedBackend:
             base["package"] = module["code_file"]
         if debug_file.symcache is None:
             return [{**base, "status": debug_file.status}]
-        locations = debug_file.symcache.lookup(lookup) if lookup >= 0 else []
+        locations = debug_file.lookup(lookup) if lookup >= 0 else ()
         if not locations:
             return [{**base, "status": "missing_symbol"}]
-        outer_sym_addr = locations[-1].sym_addr
-        answer = []
-        for location in locations:
-            sym_addr = location.sym_addr if location.sym_addr < _NO_SYM_ADDR else outer_sym_addr
-            frame_out = {
-                **base,
-                "status": "symbolicated",
-                "sym_addr": hex(image_addr + sym_addr),
-                "symbol": location.symbol,
-                "function": demangle_name(location.symbol),
-            }
-            if location.lang and location.lang != "unknown":
-                frame_out["lang"] = location.lang
-            if location.full_path:
-                frame_out["abs_path"] = location.full_path
-                frame_out["filename"] = location.full_path.replace("\\", "/").rsplit("/", 1)[-1]
-            if location.line:
-                frame_out["lineno"] = location.line
-            answer.append(frame_out)
-        return answer
+        return [
+            {**base, "status": "symbolicated", "sym_addr": hex(image_addr + location.sym_addr), **location.keys}
+            for location in locations
+        ]
 
-    def _module_answer(self, index: int, module: Body, used: set[int]) -> Body:
+    def _module_answer(self, index: int, module: Body, used: dict[int, DebugFile]) -> Body:
         answer = dict(module)
         if index not in used:
             answer["debug_status"] = "unused"
             return answer
-        debug_file = self.debug_file(module)
+        debug_file = used[index]
         answer["debug_status"] = debug_file.status
         if debug_file.arch:
             answer["arch"] = debug_file.arch
