@@ -9,6 +9,7 @@ day's partition of its Delta table (`replaceWhere dt = D`), one atomic commit pe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import partial
 from typing import Any
@@ -115,9 +116,14 @@ def stage_day(
 def publish_day(
     spark: SparkSession, warehouse: str, staging_uri: str, day: date, on_table: Callable[[str], None] | None = None
 ) -> None:
-    """Replace the day's partition of every table with the staged rows (`on_table` hears of each table)."""
+    """Replace the day's partition of every table with the staged rows (`on_table` hears of each table).
+
+    The tables are written concurrently, each its own Spark job and Delta commit: most of a small
+    table's write is the fixed cost of a commit, which then overlaps with the large tables' work.
+    """
     staged = spark.read.parquet(staging_uri)
-    for table, schema in TABLES.items():
+
+    def publish(table: str, schema: pa.Schema) -> None:
         if on_table is not None:
             on_table(table)
         rows = staged.where(F.col(table).isNotNull()).select(*(F.col(f"{table}.{name}") for name in schema.names))
@@ -129,37 +135,51 @@ def publish_day(
             .save(table_uri(warehouse, table))
         )
 
+    with ThreadPoolExecutor(max_workers=len(TABLES)) as pool:
+        for written in [pool.submit(publish, table, schema) for table, schema in TABLES.items()]:
+            written.result()
+
 
 def staged_counts(spark: SparkSession, staging_uri: str) -> dict[str, Any]:
-    """The day's counts, aggregated on the executors: rows per table and outcomes by kind."""
+    """The day's counts, aggregated on the executors: rows per table and outcomes by kind.
+
+    The three aggregations are independent Spark jobs, run concurrently.
+    """
     staged = spark.read.parquet(staging_uri)
-    totals = staged.select(
-        *(F.count(F.col(name)).alias(name) for name in (*TABLES, "dropped")),
-    ).first()
-    counts: dict[str, Any] = totals.asDict()
-    outcome_rows = (
-        staged.where(F.col("outcomes").isNotNull())
-        .groupBy("outcomes.outcome_name", "outcomes.category_name", "outcomes.reason")
-        .agg(F.count(F.lit(1)).alias("rows"), F.sum("outcomes.quantity").alias("quantity"))
-        .orderBy("outcome_name", "category_name", "reason")
-        .collect()
-    )
-    counts["outcomes_by_reason"] = [row.asDict() for row in outcome_rows]
-    quarantine_rows = (
-        staged.where(F.col("quarantine").isNotNull())
-        .groupBy("quarantine.error_kind")
-        .agg(F.count(F.lit(1)).alias("rows"))
-        .orderBy("error_kind")
-        .collect()
-    )
-    counts["quarantine_by_kind"] = {row["error_kind"]: row["rows"] for row in quarantine_rows}
-    symbolication = (
-        staged.where(F.col("profiles").isNotNull())
-        .select(
+
+    def totals() -> dict[str, Any]:
+        row = staged.select(
+            *(F.count(F.col(name)).alias(name) for name in (*TABLES, "dropped")),
             F.coalesce(F.sum("profiles.frames_total"), F.lit(0)).alias("frames_total"),
             F.coalesce(F.sum("profiles.frames_symbolicated"), F.lit(0)).alias("frames_symbolicated"),
+        ).first()
+        return row.asDict()
+
+    def outcomes_by_reason() -> list[dict[str, Any]]:
+        rows = (
+            staged.where(F.col("outcomes").isNotNull())
+            .groupBy("outcomes.outcome_name", "outcomes.category_name", "outcomes.reason")
+            .agg(F.count(F.lit(1)).alias("rows"), F.sum("outcomes.quantity").alias("quantity"))
+            .orderBy("outcome_name", "category_name", "reason")
+            .collect()
         )
-        .first()
-    )
-    counts.update(symbolication.asDict())
+        return [row.asDict() for row in rows]
+
+    def quarantine_by_kind() -> dict[str, int]:
+        rows = (
+            staged.where(F.col("quarantine").isNotNull())
+            .groupBy("quarantine.error_kind")
+            .agg(F.count(F.lit(1)).alias("rows"))
+            .orderBy("error_kind")
+            .collect()
+        )
+        return {row["error_kind"]: row["rows"] for row in rows}
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        counted = pool.submit(totals)
+        by_reason = pool.submit(outcomes_by_reason)
+        by_kind = pool.submit(quarantine_by_kind)
+        counts = counted.result()
+        counts["outcomes_by_reason"] = by_reason.result()
+        counts["quarantine_by_kind"] = by_kind.result()
     return counts
