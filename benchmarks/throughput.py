@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -155,10 +154,20 @@ def run_child(workdir: Path, args: argparse.Namespace, day: date, stage_with: st
         "committed": committed,
         "seconds": seconds,
         "session_seconds": session_seconds,
-        "python_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "master": spark.sparkContext.master,
+        "cores": spark.sparkContext.defaultParallelism,
+        "python_peak_mb": _peak_rss_mb(),
         "jvm_heap_peak_mb": heap_peak / 1e6,
     }
     print(json.dumps(result))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory since its exec (`ru_maxrss` would include the forking parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _rdd_stage_day(spark, config, reference, *, day, run_id, staging_uri) -> None:
@@ -209,7 +218,8 @@ def main() -> None:
         large = spark_child(workdir, args, DAY_LARGE, "arrow")
         rate_b = large["profiles"] / large["seconds"]
         print(
-            f"(b) Spark local[2]: {large['profiles']} profiles in {large['seconds']:.1f}s = {rate_b:.0f} profiles/s"
+            f"(b) Spark {large['master']} ({large['cores']} cores): {large['profiles']} profiles in "
+            f"{large['seconds']:.1f}s = {rate_b:.0f} profiles/s"
             f" (session start-up {large['session_seconds']:.1f}s apart; {large['committed']} rows committed)",
             flush=True,
         )
