@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _REL_MODE = re.compile(r"^rel:(\d+)$")
+# Keys of a request frame that Symbolicator leaves out of its answer frames (those carry `abs` addresses).
+NOT_ECHOED = ("addr_mode", "adjust_instruction_addr")
 
 
 class InvalidRequest(ValueError):

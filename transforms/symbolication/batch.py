@@ -20,6 +20,7 @@ from typing import Any
 
 from transforms import symbol_store
 from transforms.symbolication.addresses import (
+    NOT_ECHOED,
     InvalidRequest,
     ModuleRanges,
     adjustments,
@@ -31,8 +32,6 @@ from transforms.symbolication.profile import PassRequest, ProfileSymbolication
 
 logger = logging.getLogger(__name__)
 
-# Keys of a request frame that Symbolicator does not echo in its answer.
-_NOT_ECHOED = ("addr_mode", "adjust_instruction_addr")
 # Keys of a module that identify its debug file; the rest (code_file, image_addr, ...) is per profile.
 _MODULE_IDENTITY = ("type", "debug_id", "code_id", "arch")
 # Keys of Symbolicator's module answer that describe the debug file rather than echo the request.
@@ -277,7 +276,7 @@ class _NativeBatch:
             frames_out: list[Body] = []
             for index, (frame, (key, module_index)) in enumerate(zip(stacktrace["frames"], row, strict=True)):
                 if "addr_mode" in frame or "adjust_instruction_addr" in frame:
-                    frame = {k: v for k, v in frame.items() if k not in _NOT_ECHOED}
+                    frame = {k: v for k, v in frame.items() if k not in NOT_ECHOED}
                 if module_index is None:
                     frames_out.append({**frame, "original_index": index, "status": key})
                     continue
@@ -319,8 +318,11 @@ class _NativeBatch:
 
 
 class _Located:
-    """One answer frame of the shared request: its keys without the request's own (`original_index`,
-    `package`), and the addresses in it that move with the module's load address."""
+    """One answer frame of the shared request, to be moved to where a profile loaded the module.
+
+    `template` holds its keys but the request's own (`original_index`, `package`); `addresses` the
+    addresses in it that move with the load address.
+    """
 
     __slots__ = ("addresses", "template")
 

@@ -15,13 +15,18 @@ from typing import Any
 import symbolic
 
 from transforms import storage, symbol_store
-from transforms.symbolication.addresses import InvalidRequest, ModuleRanges, adjustments, parse_addr, resolve_frame
+from transforms.symbolication.addresses import (
+    NOT_ECHOED,
+    InvalidRequest,
+    ModuleRanges,
+    adjustments,
+    parse_addr,
+    resolve_frame,
+)
 from transforms.symbolication.backend import Body
 from transforms.symbolication.demangle import demangle_name
 from transforms.worker_cache import BoundedCache
 
-# Frame keys of a request frame that Symbolicator echoes in its answer (answers are `abs` addresses).
-_NOT_ECHOED = ("addr_mode", "adjust_instruction_addr")
 # symcache's "no symbol address" marker for inlined functions.
 _NO_SYM_ADDR = 0xFFFFFFFF
 # Cached lookups per debug file (a few hundred bytes each); past this the cache starts over.
@@ -30,8 +35,10 @@ _LOOKUPS_PER_FILE = 200_000
 
 @dataclass(frozen=True)
 class Location:
-    """A function at an address (inlined ones first): its symbol address in the image, and the keys it
-    gives an answer frame after `sym_addr`."""
+    """A function at an address (inlined ones come first in a lookup's answer).
+
+    `sym_addr` is relative to the image; `keys` are what it adds to an answer frame after `sym_addr`.
+    """
 
     sym_addr: int
     keys: dict[str, Any]
@@ -121,7 +128,7 @@ class EmbeddedBackend:
         ranges: ModuleRanges,
         used: dict[int, DebugFile],
     ) -> list[Body]:
-        base = {key: value for key, value in frame.items() if key not in _NOT_ECHOED}
+        base = {key: value for key, value in frame.items() if key not in NOT_ECHOED}
         base["original_index"] = index
         located = resolve_frame(frame, modules, ranges)
         if located is None:

@@ -99,7 +99,7 @@ def prepare_frames(profile: dict[str, Any], platform: str) -> tuple[list[Body], 
 
 
 def copy_frame(frame: Body) -> Body:
-    """A deep copy of a frame, made cheaply: frames rarely hold anything but numbers and strings."""
+    """A deep copy of a frame parsed from JSON, made cheaply: only its dict and list values need copying."""
     copied = dict(frame)
     for key, value in copied.items():
         if isinstance(value, dict | list):
