@@ -177,7 +177,7 @@ def test_jvm_requests_carry_the_sources(server: SymbolicatorServer) -> None:
 
 
 def test_stage_backend_in_symbolicator_mode(server: SymbolicatorServer) -> None:
-    """The worker's backend (as the stage gets it) is created once and answers; its creation must not deadlock."""
+    """The worker's backend (as the stage gets it) is created once, with its session, and answers."""
     config = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url)
     backends: list[Any] = []
     creating = threading.Thread(target=lambda: backends.extend(get_backend(config, 7) for _ in range(2)), daemon=True)

@@ -43,12 +43,7 @@ class SymbolicatorBackend:
         self.config = config
         self.project_id = project_id
         self.url = config.symbolicator_url.rstrip("/")
-
-    @property
-    def session(self) -> requests.Session:
-        # Looked up on use, not in __init__: backends are themselves created inside `worker_singleton`,
-        # whose lock is not re-entrant.
-        return _session(self.url)
+        self.session = _session(self.url)
 
     def native(self, request: Body) -> Body | None:
         return self._run("/symbolicate", {**request, "sources": list(self.config.sources)})
