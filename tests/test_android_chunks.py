@@ -114,11 +114,16 @@ def test_mixed_batch_through_the_stages_up_to_normalization(store: str) -> None:
     }
     assert rn["js_profile"]["profile"]["frames"][0]["function"] == "add"
 
-    # Android sample v2 is not deobfuscated as methods; frame platforms and in_app come from §4.9.
+    # Android sample v2 is not deobfuscated as methods but symbolicated: a java pass (with the inline
+    # expansion of frame 0 and of its leaf copy) and a native pass; in_app comes from §4.9 afterwards.
     assert "deobfuscated" not in perfetto
-    frames = perfetto["profile"]["frames"]
-    assert all(frame["platform"] in ("java", "native") for frame in frames)
-    assert [f["in_app"] for f in frames if f["platform"] == "native"] == [False]
+    assert perfetto["processed_by_symbolicator"] is True
+    frames, stacks = perfetto["profile"]["frames"], perfetto["profile"]["stacks"]
+    assert [f.get("function") for f in frames] == [
+        "bar", "foo", "onClickHandler", "onClick", None, "run", "bar", "foo", "onClickHandler", None
+    ]  # fmt: skip
+    assert stacks == [[6, 7, 8, 3, 5], [9, 3, 5]]
+    assert [f["in_app"] for f in frames if f["platform"] == "native"] == [False, False]
     assert {f["module"]: f["in_app"] for f in frames if f["platform"] == "java"} == {
         "io.sentry.sample.MainActivity": True,
         "android.view.View": False,

@@ -100,7 +100,9 @@ def test_gate() -> None:
     assert should_symbolicate({"platform": "cocoa"})
     assert should_symbolicate({"platform": "node"})
     assert not should_symbolicate({"platform": "python"})
-    assert not should_symbolicate({"platform": "android", "version": "2"})
+    assert should_symbolicate({"platform": "android", "version": "2"})
+    assert not should_symbolicate({"platform": "android"})
+    assert not should_symbolicate({"platform": "android", "version": "2", "processed_by_symbolicator": True})
     assert not should_symbolicate({"platform": "rust", "processed_by_symbolicator": True})
 
 
@@ -109,6 +111,14 @@ def test_platforms_add_cocoa_pass_for_react_native_ios() -> None:
     assert get_profile_platforms({"platform": "cocoa", "version": "1", "profile": {"frames": []}}) == ["cocoa"]
     legacy = {"platform": "javascript", "sampled_profile": {}}
     assert get_profile_platforms(legacy) == ["javascript"]
+
+
+def test_platforms_of_android_sample_v2_are_its_frame_platforms_in_first_seen_order() -> None:
+    frames = [{"platform": "native"}, {}, {"platform": ""}, {"platform": "java"}, {"platform": "native"}]
+    profile = {"platform": "android", "version": "2", "profile": {"frames": frames}}
+    assert get_profile_platforms(profile) == ["native", "java"]
+    profile["profile"]["frames"] = [{"function": "a"}]
+    assert get_profile_platforms(profile) == ["android"]
 
 
 def test_images_per_platform_are_the_same_dicts() -> None:
@@ -121,6 +131,7 @@ def test_images_per_platform_are_the_same_dicts() -> None:
         {"type": "proguard", "uuid": "u"},
     ]
     assert debug_images_for_platform(images, "javascript") == [images[0]]
+    assert debug_images_for_platform(images, "java") == [images[5]]
     native = debug_images_for_platform(images, "cocoa")
     assert native == [images[1], images[3]] and native[0] is images[1]
 
@@ -165,6 +176,28 @@ def test_react_native_cocoa_pass_sends_only_cocoa_frames_in_ascending_order() ->
     assert [f.get("adjust_instruction_addr") for f in stacktraces[0]["frames"]] == [None, False]
     _, js_stacktraces, js_sent = prepare_frames(profile, "javascript")
     assert js_sent == [0] and js_stacktraces[0]["frames"] == [profile["profile"]["frames"][0]]
+
+
+def test_android_sample_v2_passes_send_their_own_frames() -> None:
+    frames = [
+        {"platform": "java", "function": "a", "module": "b.C"},
+        {"platform": "native", "instruction_addr": "0x10"},
+        {"platform": "native"},  # no address: not sent
+        {"platform": "java", "function": "run", "module": "java.lang.Thread"},
+    ]
+    profile = {
+        "version": "2",
+        "platform": "android",
+        "debug_meta": {"images": []},
+        "profile": {"frames": frames, "stacks": [[0, 3], [1, 0, 3], [2, 3]]},
+    }
+    _, stacktraces, sent = prepare_frames(profile, "native")
+    assert sent == [1, 4] and stacktraces[0]["frames"] == [frames[1], frames[4]]
+    assert profile["profile"]["stacks"] == [[0, 3], [4, 0, 3], [2, 3]]
+    _, stacktraces, sent = prepare_frames(profile, "java")
+    assert sent == [0, 3, 5]  # java frames need no address; the leaf copy of the first stack is sent
+    assert profile["profile"]["stacks"] == [[5, 3], [4, 0, 3], [2, 3]]
+    assert stacktraces[0]["frames"][2] == {**frames[0], "adjust_instruction_addr": False}
 
 
 def test_legacy_frames_flag_the_first_frame_in_place() -> None:

@@ -1,7 +1,8 @@
 """A Symbolicator on 127.0.0.1 for tests and benchmarks, speaking SPEC Part II §6.
 
 It answers `/symbolicate`, `/symbolicate-js` and `/symbolicate-jvm` from the embedded backend (real
-`symbolic` lookups over a symbol store), records every request, and misbehaves as told:
+`symbolic` lookups over a symbol store), refuses a JVM body Symbolicator would refuse with HTTP 400,
+records every request, and misbehaves as told:
 
 * `pending_polls`: answer `pending` on create and on the first N-1 polls of each task;
 * `poll_404_first`: answer 404 to the first N polls (the client must re-submit);
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from transforms.deobfuscation.embedded_jvm import InvalidJvmRequest
 from transforms.symbolication.embedded import EmbeddedBackend
 
 ROUTES = {"/symbolicate": "native", "/symbolicate-js": "js", "/symbolicate-jvm": "jvm"}
@@ -97,7 +99,10 @@ class SymbolicatorServer:
             return self._poll(path.rsplit("/", 1)[-1])
         if path not in ROUTES or body is None:
             return 404, b""
-        answer = behaviour.answer if behaviour.answer is not None else getattr(self.backend, ROUTES[path])(body)
+        try:
+            answer = behaviour.answer if behaviour.answer is not None else getattr(self.backend, ROUTES[path])(body)
+        except InvalidJvmRequest:
+            return 400, b""
         if behaviour.pending_polls:
             request_id = uuid.uuid4().hex
             with self._lock:

@@ -12,7 +12,6 @@ flags (`processed_by_symbolicator`) and the other passes are its business.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,19 +27,10 @@ from transforms.deobfuscation.batch import (
 )
 from transforms.deobfuscation.embedded_jvm import InvalidJvmRequest, parse_jvm_frame
 from transforms.symbolication.backend import SymbolicationBackend
+from transforms.symbolication.profile import prepare_frames, symbolicator_error
+from transforms.symbolication.symbolicator_client import FAILED_ANSWER
 
 JAVA = "java"
-# What Sentry's client makes of an HTTP 400 from Symbolicator (SPEC §6.1).
-_REFUSED = {"type": "native_symbolicator_failed", "status": "failed", "message": "internal server error"}
-
-
-def symbolicator_error(response: Body | None) -> dict[str, Any]:
-    """`symbolicator_error` for an answer that is not a completed one (SPEC §4.5 table)."""
-    if not response:
-        return {"type": "native_internal_failure"}
-    if response.get("status") == "failed":
-        return {"type": "native_symbolicator_failed", "status": "failed", "message": response.get("message")}
-    return {"status": response.get("status"), "type": "native_internal_failure"}
 
 
 @dataclass
@@ -49,22 +39,6 @@ class _Pass:
     sent: list[int]
     key: GroupKey | None = None
     positions: list[int] | None = None
-
-
-def _prepare(profile: dict[str, Any]) -> list[int]:
-    """Indices of the java frames to send, after adding the leaf copies of stacks ending in one."""
-    frames = profile["profile"]["frames"]
-    sent = [index for index, frame in enumerate(frames) if frame.get("platform") == JAVA]
-    sent_set = set(sent)
-    for stack in profile["profile"]["stacks"]:
-        if stack and stack[0] in sent_set:
-            leaf = copy.deepcopy(frames[stack[0]])
-            leaf["adjust_instruction_addr"] = False
-            frames.append(leaf)
-            stack[0] = len(frames) - 1
-            sent.append(stack[0])
-            sent_set.add(stack[0])
-    return sorted(sent)
 
 
 def _group_key(profile: dict[str, Any], project_id: int) -> GroupKey:
@@ -115,14 +89,16 @@ def remap_java_frames(
     passes: list[_Pass | None] = []
     for position, (profile, project_id) in enumerate(profiles):
         try:
-            sent = _prepare(profile)
+            # The java frames to send, with the leaf copies of the stacks ending in one.
+            sent = prepare_frames(profile, JAVA)[2]
             state = _Pass(profile, sent)
             try:
                 state.key = _group_key(profile, project_id)
                 frames = profile["profile"]["frames"]
                 parsed = [parse_jvm_frame({**frames[index], "index": k}) for k, index in enumerate(sent)]
             except InvalidJvmRequest:
-                profile["symbolicator_error"] = dict(_REFUSED)
+                # What Sentry's client makes of Symbolicator's HTTP 400 for such a request (SPEC §6.1).
+                profile["symbolicator_error"] = symbolicator_error(FAILED_ANSWER)
                 passes.append(None)
                 continue
             group = groups.setdefault(state.key, FrameGroup(state.key))

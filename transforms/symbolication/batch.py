@@ -5,7 +5,8 @@ calls are shared. Per pass round, the per-profile requests are grouped (native b
 platform, release, dist and source-map modules), their frames deduplicated — native by (module,
 module-relative address, adjust flag) and sent as `rel:N`, JS by (abs_path, lineno, colno) — sent in
 requests of at most `max_frames_per_request` frames, and the answers cut back into the answer each
-profile would have had for its own request.
+profile would have had for its own request. The round's JVM passes (the `java` frames of Android
+sample v2) go through `remap_java_frames`, which batches and deduplicates them the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from transforms import symbol_store
+from transforms.deobfuscation import java_frames
 from transforms.symbolication.addresses import (
     NOT_ECHOED,
     InvalidRequest,
@@ -78,20 +80,25 @@ def _symbolicate_profiles(
     max_frames_per_request: int,
 ) -> list[BaseException | None]:
     errors: list[BaseException | None] = [None] * len(profiles)
-    runs: list[tuple[int, ProfileSymbolication, SymbolicationBackend]] = []
+    runs: list[tuple[int, ProfileSymbolication, int, SymbolicationBackend]] = []
     for position, (profile, project_id) in enumerate(profiles):
         run = ProfileSymbolication(profile)
         try:
             run.start()
             if not run.done:
-                runs.append((position, run, backend_for(project_id)))
+                runs.append((position, run, project_id, backend_for(project_id)))
         except Exception as error:
             errors[position] = error
     while runs:
         requests: list[tuple[int, ProfileSymbolication, SymbolicationBackend, PassRequest]] = []
-        for position, run, backend in runs:
+        jvm_runs: list[tuple[int, ProfileSymbolication, int]] = []
+        for position, run, project_id, backend in runs:
             try:
-                requests.append((position, run, backend, run.next_request()))
+                if run.next_is_jvm:
+                    run.start_jvm_pass()
+                    jvm_runs.append((position, run, project_id))
+                else:
+                    requests.append((position, run, backend, run.next_request()))
             except Exception as error:
                 errors[position] = error
         answers = _answer_all([(backend, request) for _, _, backend, request in requests], max_frames_per_request)
@@ -100,7 +107,16 @@ def _symbolicate_profiles(
                 run.apply(request, answer)
             except Exception as error:
                 errors[position] = error
-        runs = [(pos, run, backend) for pos, run, backend in runs if not run.done and errors[pos] is None]
+        if jvm_runs:
+            jvm_errors = java_frames.remap_java_frames(
+                [(run.profile, project_id) for _, run, project_id in jvm_runs], backend_for, max_frames_per_request
+            )
+            for (position, run, _), error in zip(jvm_runs, jvm_errors, strict=True):
+                if error is None:
+                    run.end_pass()
+                else:
+                    errors[position] = error
+        runs = [entry for entry in runs if not entry[1].done and errors[entry[0]] is None]
     return errors
 
 

@@ -95,6 +95,8 @@ class SourceMap:
 class EmbeddedBackend:
     def __init__(self, store: str, cache_entries: int, cache_bytes: int) -> None:
         self.store = store
+        self.cache_entries = cache_entries
+        self.cache_bytes = cache_bytes
         self.cache: BoundedCache[Any] = BoundedCache(cache_entries, cache_bytes)
 
     # --- native -------------------------------------------------------------------------------
@@ -294,8 +296,9 @@ class EmbeddedBackend:
 
     def jvm(self, request: Body) -> Body | None:
         from transforms.deobfuscation.embedded_jvm import symbolicate_jvm
+        from transforms.deobfuscation.mappings import mapping_cache
 
-        return symbolicate_jvm(request, self.store)
+        return symbolicate_jvm(request, self.store, cache=mapping_cache(self.cache_entries, self.cache_bytes))
 
 
 def _symcache_for(data: bytes, debug_id: Any, code_id: Any) -> DebugFile | None:

@@ -17,21 +17,32 @@ from transforms.symbolication.images import merge_image
 Body = dict[str, Any]
 
 JS_PLATFORMS = ("javascript", "node")
+# Passes sent to `/symbolicate-jvm`; `android` is the pass of an Android sample v2 without frame platforms.
+JVM_PLATFORMS = ("java", "android")
 SYMBOLICATED_PLATFORMS = ("cocoa", "rust", *JS_PLATFORMS)
 NATIVE_IMAGE_TYPES = ("apple", "symbolic", "elf", "macho", "pe", "pe_dotnet", "wasm")
 _NODE_APP_PATH = re.compile(r"^((app|webpack|[a-zA-Z]|https?):|/)")
 _NATIVE_OPTIONS = {"dif_candidates": True, "apply_source_context": False}
 
 
+def is_android_sample_v2(profile: dict[str, Any]) -> bool:
+    """Android sample v2 (converted from Perfetto): `java` and `native` frames in one frame list."""
+    return profile.get("platform") == "android" and profile.get("version") == "2"
+
+
 def should_symbolicate(profile: dict[str, Any]) -> bool:
     if profile.get("processed_by_symbolicator"):
         return False
-    return profile.get("platform") in SYMBOLICATED_PLATFORMS
+    return is_android_sample_v2(profile) or profile.get("platform") in SYMBOLICATED_PLATFORMS
 
 
 def get_profile_platforms(profile: dict[str, Any]) -> list[str]:
-    """The passes: the profile's platform, plus `cocoa` for React Native on iOS."""
+    """The passes: the profile's platform, plus `cocoa` for React Native on iOS; for Android sample v2
+    the frame platforms in first-seen order."""
     platform = profile["platform"]
+    if is_android_sample_v2(profile):
+        seen = dict.fromkeys(frame.get("platform") for frame in profile["profile"]["frames"])
+        return [name for name in seen if name] or [platform]
     platforms = [platform]
     frames = profile["profile"]["frames"] if "version" in profile and platform in JS_PLATFORMS else []
     if any(frame.get("platform") == "cocoa" for frame in frames):
@@ -40,9 +51,12 @@ def get_profile_platforms(profile: dict[str, Any]) -> list[str]:
 
 
 def debug_images_for_platform(images: list[dict[str, Any]], platform: str) -> list[dict[str, Any]]:
-    """The same image dicts, filtered for a pass: source maps for JS, identified native images otherwise."""
+    """The same image dicts, filtered for a pass: source maps for JS, ProGuard mappings for java, identified
+    native images otherwise."""
     if platform in JS_PLATFORMS:
         return [image for image in images if image["type"] == "sourcemap"]
+    if platform == "java":
+        return [image for image in images if image.get("type") == "proguard"]
     return [
         image
         for image in images
@@ -72,10 +86,11 @@ def prepare_frames(profile: dict[str, Any], platform: str) -> tuple[list[Body], 
         sent = [index for index, frame in enumerate(frames) if handles_js_frame(frame, profile["platform"])]
         return modules, [{"frames": [frames[index] for index in sent]}], sent
     if platform != profile["platform"]:
+        # java frames have no address: they are remapped by class, method and line.
         sent = [
             index
             for index, frame in enumerate(frames)
-            if frame.get("platform") == platform and frame.get("instruction_addr") is not None
+            if frame.get("platform") == platform and (frame.get("instruction_addr") is not None or platform == "java")
         ]
         request_frames = [frames[index] for index in sent]
     else:
@@ -140,24 +155,23 @@ def build_request(
     }
 
 
+def symbolicator_error(response: Body | None) -> Body:
+    """`symbolicator_error` for an answer that is not a completed one (SPEC §4.5 table)."""
+    if not response:
+        return {"type": "native_internal_failure"}
+    status = response.get("status")
+    if status == "failed":
+        return {"type": "native_symbolicator_failed", "status": "failed", "message": response.get("message")}
+    return {"status": status, "type": "native_internal_failure"}
+
+
 def handle_response(
     profile: dict[str, Any], response: Body | None, modules: list[Body], stacktraces: list[Body]
 ) -> tuple[list[Body], list[Body], bool]:
     """`run_symbolicate`'s result and `symbolicator_error` for one Symbolicator answer."""
-    if not response:
-        profile["symbolicator_error"] = {"type": "native_internal_failure"}
-        return modules, stacktraces, False
-    status = response.get("status")
-    if status == "completed":
+    if response and response.get("status") == "completed":
         return response.get("modules") or modules, response.get("stacktraces") or stacktraces, True
-    if status == "failed":
-        profile["symbolicator_error"] = {
-            "type": "native_symbolicator_failed",
-            "status": "failed",
-            "message": response.get("message"),
-        }
-    else:
-        profile["symbolicator_error"] = {"status": status, "type": "native_internal_failure"}
+    profile["symbolicator_error"] = symbolicator_error(response)
     return modules, stacktraces, False
 
 
@@ -229,7 +243,8 @@ def _process_sample_results(
     elif answer:
         inner["frames"] = answer
         positions = index_map
-    if platform not in SYMBOLICATED_PLATFORMS:
+    # Passes over some of the frames move the others: their stacks follow the new positions (SPEC §I.10).
+    if platform not in SYMBOLICATED_PLATFORMS and not frames_sent:
         return
     frames = inner["frames"]
     stacks = inner["stacks"]
@@ -279,7 +294,11 @@ class PassRequest:
 
 @dataclass
 class ProfileSymbolication:
-    """§4.5 for one profile, one pass at a time: `next_request()`, then `apply(answer)`, until done."""
+    """§4.5 for one profile, one pass at a time, until done.
+
+    A native or JS pass: `next_request()`, then `apply(request, answer)`. A JVM pass prepares, sends and
+    applies itself over the whole batch (`remap_java_frames`): `start_jvm_pass()`, remap, `end_pass()`.
+    """
 
     profile: dict[str, Any]
     platforms: list[str] = field(default_factory=list)
@@ -300,6 +319,10 @@ class ProfileSymbolication:
             platform: debug_images_for_platform(self.original_images, platform) for platform in self.platforms
         }
 
+    @property
+    def next_is_jvm(self) -> bool:
+        return self.platforms[self.pass_index] in JVM_PLATFORMS
+
     def next_request(self) -> PassRequest:
         platform = self.platforms[self.pass_index]
         images = self.images[platform]
@@ -316,6 +339,13 @@ class ProfileSymbolication:
             merge_image(raw_image, complete_image, profile)
         if success:
             process_results(profile, request.platform, modules, stacktraces, request.frames_sent)
+        self.end_pass()
+
+    def start_jvm_pass(self) -> None:
+        """The pass's images in place; JVM answers carry no modules, so there is nothing to merge into them."""
+        self.profile["debug_meta"]["images"] = self.images[self.platforms[self.pass_index]]
+
+    def end_pass(self) -> None:
         self.pass_index += 1
         if self.pass_index == len(self.platforms):
             self.finish()

@@ -22,7 +22,8 @@ from transforms.worker_cache import worker_singleton
 
 logger = logging.getLogger(__name__)
 
-_FAILED = {"status": "failed", "message": "internal server error"}
+# The answer for an HTTP error or an unreadable body (what Sentry's client makes of them, SPEC §6.1).
+FAILED_ANSWER = {"status": "failed", "message": "internal server error"}
 
 
 def _session(url: str) -> requests.Session:
@@ -101,14 +102,14 @@ class SymbolicatorBackend:
                 continue
             if not response.ok:
                 logger.warning("symbolicator %s: HTTP %d", path, response.status_code)
-                return dict(_FAILED)
+                return dict(FAILED_ANSWER)
             try:
                 answer = response.json()
             except ValueError:
                 logger.warning("symbolicator %s: answer is not JSON", path)
-                return dict(_FAILED)
+                return dict(FAILED_ANSWER)
             if not isinstance(answer, dict):
-                return dict(_FAILED)
+                return dict(FAILED_ANSWER)
             if answer.get("status") == "pending" and isinstance(answer.get("request_id"), str):
                 request_id = answer["request_id"]
                 continue
