@@ -246,3 +246,14 @@ def test_symbolicator_refuses_an_invalid_jvm_body_with_400(server: SymbolicatorS
     body = {"modules": [{"type": "elf", "uuid": PROGUARD_UUID}], "stacktraces": [{"frames": []}]}
     assert backend.jvm(body) == FAILED_ANSWER
     assert [received.path for received in server.creates()] == ["/symbolicate-jvm"]
+
+
+def test_without_frame_platforms_the_profile_is_flagged_and_left_alone(store: str) -> None:
+    profile = chunk(1)
+    for frame in profile["profile"]["frames"]:
+        del frame["platform"]
+    functions = [frame.get("function") for frame in profile["profile"]["frames"]]
+    assert direct([profile], store) == [None]
+    assert profile["processed_by_symbolicator"] is True and "symbolicator_error" not in profile
+    # The one pass is the profile's platform, a JVM pass with no java frame to send.
+    assert [frame.get("function") for frame in profile["profile"]["frames"]][: len(functions)] == functions

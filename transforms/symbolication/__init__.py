@@ -1,4 +1,5 @@
-"""Symbolication of native and JavaScript frames (SPEC Part II §4.5), batched per partition (SPEC §I.6)."""
+"""Symbolication of native, JavaScript and (Android sample v2) java frames (SPEC Part II §4.5), batched per
+partition (SPEC §I.6)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """The per-profile semantics of Sentry's `_symbolicate_profile` (SPEC Part II §4.5), as plain functions.
 
-`ProfileSymbolication` walks one profile through its platform passes: for each pass it yields the
-request Sentry would have sent for this profile alone, and applies the answer. `batch.py` answers
-the requests of many profiles with few backend calls; the result is the same as one call per profile.
+`ProfileSymbolication` walks one profile through its platform passes: for each native or JS pass it
+yields the request Sentry would have sent for this profile alone, and applies the answer; a JVM pass
+(the `java` frames of Android sample v2) is run by `transforms.deobfuscation.remap_java_frames`.
+`batch.py` answers the requests of many profiles with few backend calls; the result is the same as
+one call per profile.
 """
 
 from __future__ import annotations
