@@ -66,6 +66,14 @@ def day_run(spark, tmp_path_factory):
     return {"root": root, "manifest": manifest, "config": config, "reference": reference, "results": results}
 
 
+def run_day(spark, day_run: dict, config: JobConfig, run_id: str, force: bool = False):
+    """The test day once more, with another configuration or run id."""
+    (result,) = run_days(
+        spark, config, day_run["reference"], [DAY], run_id=run_id, force=force, arguments={}, report=lambda _: None
+    )
+    return result
+
+
 def test_day_finishes_and_job_runs_records_the_counts(spark, day_run):
     (result,) = day_run["results"]
     assert result.status == "finished", result.error
@@ -173,28 +181,8 @@ def test_quarantined_raw_bytes_are_the_message(spark, day_run):
 def test_rerun_replaces_the_day_without_duplicates(spark, day_run):
     warehouse = day_run["root"] / "warehouse"
     before = {name: frame.where(F.col("dt") == DAY).count() for name, frame in tables(spark, warehouse).items()}
-    skipped = run_days(
-        spark,
-        day_run["config"],
-        day_run["reference"],
-        [DAY],
-        run_id="again",
-        force=False,
-        arguments={},
-        report=lambda _: None,
-    )
-    assert [r.status for r in skipped] == ["skipped"]
-    forced = run_days(
-        spark,
-        day_run["config"],
-        day_run["reference"],
-        [DAY],
-        run_id="forced",
-        force=True,
-        arguments={},
-        report=lambda _: None,
-    )
-    assert [r.status for r in forced] == ["finished"]
+    assert run_day(spark, day_run, day_run["config"], "again").status == "skipped"
+    assert run_day(spark, day_run, day_run["config"], "forced", force=True).status == "finished"
     after = {name: frame.where(F.col("dt") == DAY).count() for name, frame in tables(spark, warehouse).items()}
     assert {k: v for k, v in after.items() if k != "job_runs"} == {k: v for k, v in before.items() if k != "job_runs"}
     assert after["job_runs"] == before["job_runs"] + 1
@@ -206,9 +194,7 @@ def test_rerun_replaces_the_day_without_duplicates(spark, day_run):
 def test_unsampled_messages_are_dropped_and_counted_when_the_option_is_off(spark, day_run, tmp_path):
     gate_off = SentryOptions(unsampled_profiles_enabled=False)
     config = replace(day_run["config"], warehouse=str(tmp_path / "warehouse"), options=gate_off)
-    (result,) = run_days(
-        spark, config, day_run["reference"], [DAY], run_id="gate", force=False, arguments={}, report=lambda _: None
-    )
+    result = run_day(spark, day_run, config, "gate")
     manifest = day_run["manifest"]
     assert result.counts["dropped"] == manifest.unsampled > 0
     t = tables(spark, tmp_path / "warehouse")
@@ -222,9 +208,7 @@ def test_symbolicator_mode_gives_the_same_profiles_as_embedded(spark, day_run, t
     with SymbolicatorServer(str(day_run["root"] / "symbols")) as server:
         remote = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url)
         config = replace(day_run["config"], warehouse=str(tmp_path / "warehouse"), symbolication=remote)
-        (result,) = run_days(
-            spark, config, day_run["reference"], [DAY], run_id="remote", force=False, arguments={}, report=print
-        )
+        result = run_day(spark, day_run, config, "remote")
         routes = Counter(request.path for request in server.creates())
     assert result.status == "finished", result.error
     assert routes["/symbolicate"] > 0 and routes["/symbolicate-js"] > 0 and routes["/symbolicate-jvm"] > 0

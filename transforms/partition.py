@@ -42,7 +42,7 @@ def process_objects(objects: Iterable[InputObject], ctx: StageContext) -> Iterat
             elif isinstance(opened, Dropped):
                 yield "dropped", {"source_path": opened.source.path, "source_offset": opened.source.offset}
             else:
-                yield from _bad_input_rows(opened, ctx)
+                yield from _quarantine_rows(opened, ctx)
     if batch:
         yield from _finish_batch(batch, ctx)
 
@@ -51,50 +51,25 @@ def _common(ctx: StageContext) -> dict[str, Any]:
     return {"dt": ctx.day, "run_id": ctx.run_id}
 
 
-def _quarantine_row(
-    ctx: StageContext,
-    *,
-    source_path: str,
-    source_offset: int,
-    source_length: int,
-    raw: bytes | None,
-    error_kind: str,
-    error_message: str,
-    organization_id: int | None,
-    project_id: int | None,
-    event_id: str | None,
-) -> dict[str, Any]:
-    keep_raw = raw is not None and len(raw) <= ctx.config.limits.max_quarantine_raw_bytes
-    return {
-        **_common(ctx),
-        "source_path": source_path,
-        "source_offset": source_offset,
-        "source_length": source_length,
-        "raw": raw if keep_raw else None,
-        "raw_reference": None if keep_raw else f"{source_path}#offset={source_offset}&length={source_length}",
-        "error_kind": error_kind,
-        "error_message": error_message,
-        "organization_id": organization_id,
-        "project_id": project_id,
-        "event_id": event_id,
-    }
-
-
-def _bad_input_rows(bad: BadInput, ctx: StageContext) -> Iterator[Row]:
+def _quarantine_rows(bad: BadInput, ctx: StageContext) -> Iterator[Row]:
+    """A quarantine row, and INVALID outcomes where organization and project are known."""
+    keep_raw = bad.raw is not None and len(bad.raw) <= ctx.config.limits.max_quarantine_raw_bytes
+    source = bad.source
     yield (
         "quarantine",
-        _quarantine_row(
-            ctx,
-            source_path=bad.source.path,
-            source_offset=bad.source.offset,
-            source_length=bad.source.length,
-            raw=bad.raw,
-            error_kind=bad.kind,
-            error_message=bad.message,
-            organization_id=bad.organization_id,
-            project_id=bad.project_id,
-            event_id=bad.event_id,
-        ),
+        {
+            **_common(ctx),
+            "source_path": source.path,
+            "source_offset": source.offset,
+            "source_length": source.length,
+            "raw": bad.raw if keep_raw else None,
+            "raw_reference": None if keep_raw else f"{source.path}#offset={source.offset}&length={source.length}",
+            "error_kind": bad.kind,
+            "error_message": bad.message,
+            "organization_id": bad.organization_id,
+            "project_id": bad.project_id,
+            "event_id": bad.event_id,
+        },
     )
     if bad.organization_id is not None and bad.project_id is not None:
         for outcome in failed_outcomes(
@@ -119,32 +94,19 @@ def _finish_batch(batch: list[ProfileWork], ctx: StageContext) -> Iterator[Row]:
 def _work_rows(work: ProfileWork, ctx: StageContext, compressor: zstandard.ZstdCompressor) -> Iterator[Row]:
     profile, common = work.profile, _common(ctx)
     if work.failure is not None:
-        yield (
-            "quarantine",
-            _quarantine_row(
-                ctx,
-                source_path=work.source.path,
-                source_offset=work.source.offset,
-                source_length=work.source.length,
-                raw=work.raw,
-                error_kind=work.failure.reason,
-                error_message=work.failure.message,
-                organization_id=work.organization_id,
-                project_id=work.project_id,
-                event_id=get_event_id(profile),
-            ),
-        )
-        outcomes = failed_outcomes(
-            timestamp=ctx.now(),
-            org_id=work.organization_id,
+        # A failed profile is quarantined like bad input, with its stage's reason as error kind.
+        failed = BadInput(
+            work.source,
+            work.failure.reason,
+            work.failure.message,
+            work.raw,
+            organization_id=work.organization_id,
             project_id=work.project_id,
-            reason=work.failure.reason,
             event_id=get_event_id(profile),
             chunk=is_chunk(profile),
             sampled=work.sampled,
         )
-        for outcome in outcomes:
-            yield "outcomes", {**common, **outcome}
+        yield from _quarantine_rows(failed, ctx)
         return
     row = profile_row(work, ctx.day, ctx.run_id, compressor)
     yield "profiles", row
