@@ -37,7 +37,7 @@ def test_flags_override_the_file(tmp_path):
         ('[vroom]\nurll = "x"\n', "unknown config key vroom.urll"),
         ('batch_profiles = "many"\n', "batch_profiles must be int"),
         ("batch_profiles = true\n", "batch_profiles must be int"),
-        ('[limits]\nmax_frames = 1.5\n', "limits.max_frames must be int"),
+        ("[limits]\nmax_frames = 1.5\n", "limits.max_frames must be int"),
         ('[symbolication]\nmode = "magic"\n', "symbolication.mode must be one of"),
         ('[vroom]\nmode = "http"\n', "needs vroom.url"),
         ('[options.metrics_dsn]\nallowed_org_ids = ["a"]\n', "options.metrics_dsn.allowed_org_ids must be int"),
