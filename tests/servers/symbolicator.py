@@ -86,6 +86,8 @@ class SymbolicatorServer:
             number = len(self.requests)
             polls = sum(1 for r in self.requests if r.method == "GET")
         if behaviour.delay:
+            # A slow Symbolicator, so that the client's deadline is what ends the request; the tests
+            # assert on what the client does, never on how long anything took.
             time.sleep(behaviour.delay)
         if number <= behaviour.unavailable_first:
             return behaviour.unavailable_status, b""
