@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# pyspark.testing imports pandas-on-Spark, which asks for this before any session starts.
+os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = PROJECT_ROOT / "fixtures"
 

@@ -124,8 +124,6 @@ def publish_day(
     staged = spark.read.parquet(staging_uri)
 
     def publish(table: str, schema: pa.Schema) -> None:
-        if on_table is not None:
-            on_table(table)
         rows = staged.where(F.col(table).isNotNull()).select(*(F.col(f"{table}.{name}") for name in schema.names))
         (
             rows.write.format("delta")
@@ -136,7 +134,12 @@ def publish_day(
         )
 
     with ThreadPoolExecutor(max_workers=len(TABLES)) as pool:
-        for written in [pool.submit(publish, table, schema) for table, schema in TABLES.items()]:
+        writes = []
+        for table, schema in TABLES.items():
+            if on_table is not None:
+                on_table(table)  # from this thread, so that progress lines never interleave
+            writes.append(pool.submit(publish, table, schema))
+        for written in writes:
             written.result()
 
 
