@@ -103,21 +103,13 @@ def _read_stream(path: str, stream: bytes, limits: Limits) -> Iterator[RawMessag
     while start < len(stream):
         try:
             value = unpacker.unpack()
-        except msgpack.OutOfData:
-            yield BadInput(
-                Source(path, start, len(stream) - start),
-                "corrupt_stream",
-                f"truncated msgpack value at byte {start}",
-                stream[start:],
-            )
-            return
-        except (msgpack.UnpackException, ValueError, TypeError) as error:
-            yield BadInput(
-                Source(path, start, len(stream) - start),
-                "corrupt_stream",
-                f"undecodable msgpack at byte {start}: {type(error).__name__}: {error}",
-                stream[start:],
-            )
+        except (msgpack.OutOfData, msgpack.UnpackException, ValueError, TypeError) as error:
+            # Nothing after a broken value can be found again: the rest of the stream is one record.
+            if isinstance(error, msgpack.OutOfData):
+                reason = f"truncated msgpack value at byte {start}"
+            else:
+                reason = f"undecodable msgpack at byte {start}: {type(error).__name__}: {error}"
+            yield BadInput(Source(path, start, len(stream) - start), "corrupt_stream", reason, stream[start:])
             return
         end = unpacker.tell()
         source = Source(path, start, end - start)
