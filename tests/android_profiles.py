@@ -112,6 +112,23 @@ def android_chunk(methods: list[dict[str, Any]], build_id: str | None = SAMPLE_A
     return profile
 
 
+def _sample_v2_chunk(platform: str, release: str, sdk: tuple[str, str], **fields: Any) -> dict[str, Any]:
+    """The envelope-merged fields every sample v2 chunk of these tests shares."""
+    return {
+        "version": "2",
+        "platform": platform,
+        "chunk_id": uuid.uuid4().hex,
+        "profiler_id": uuid.uuid4().hex,
+        "organization_id": 1,
+        "project_id": 2,
+        "received": 1_764_000_000,
+        "sampled": True,
+        "release": release,
+        "client_sdk": {"name": sdk[0], "version": sdk[1]},
+        **fields,
+    }
+
+
 def perfetto_chunk(mapping_uuid: str = SAMPLE_APP) -> dict[str, Any]:
     """Android sample v2 converted from Perfetto: `java` and `native` frames in one frame list."""
     frames = [
@@ -120,19 +137,12 @@ def perfetto_chunk(mapping_uuid: str = SAMPLE_APP) -> dict[str, Any]:
         {"instruction_addr": "0x7f0001a2c", "platform": "native"},
         {"function": "run", "module": "java.lang.Thread", "lineno": 840, "platform": "java", "in_app": False},
     ]
-    return {
-        "version": "2",
-        "platform": "android",
-        "chunk_id": uuid.uuid4().hex,
-        "profiler_id": uuid.uuid4().hex,
-        "organization_id": 1,
-        "project_id": 2,
-        "received": 1_764_000_000,
-        "sampled": True,
-        "release": "io.sentry.sample@1.0+1",
-        "client_sdk": {"name": "sentry.java.android", "version": "8.11.1"},
-        "debug_meta": {"images": [{"type": "proguard", "uuid": mapping_uuid}]},
-        "profile": {
+    return _sample_v2_chunk(
+        "android",
+        "io.sentry.sample@1.0+1",
+        ("sentry.java.android", "8.11.1"),
+        debug_meta={"images": [{"type": "proguard", "uuid": mapping_uuid}]},
+        profile={
             "samples": [
                 {"stack_id": 0, "thread_id": "1", "timestamp": 1_764_000_000.0},
                 {"stack_id": 1, "thread_id": "1", "timestamp": 1_764_000_000.01},
@@ -141,25 +151,13 @@ def perfetto_chunk(mapping_uuid: str = SAMPLE_APP) -> dict[str, Any]:
             "frames": frames,
             "thread_metadata": {"1": {"name": "main"}},
         },
-    }
+    )
 
 
 def java_chunk() -> dict[str, Any]:
     """A sample v2 chunk of the Java SDK whose body is the JVM fixture."""
     body = json.loads((FIXTURES / "jvm" / "sentry-java-profile-chunk.json").read_text())
-    return {
-        "version": "2",
-        "platform": "java",
-        "chunk_id": uuid.uuid4().hex,
-        "profiler_id": uuid.uuid4().hex,
-        "organization_id": 1,
-        "project_id": 2,
-        "received": 1_764_000_000,
-        "sampled": True,
-        "release": "spring-app@1.0",
-        "client_sdk": {"name": "sentry.java", "version": "8.17.0"},
-        "profile": body,
-    }
+    return _sample_v2_chunk("java", "spring-app@1.0", ("sentry.java", "8.17.0"), profile=body)
 
 
 def work_of(profile: dict[str, Any], project_id: int | None = None) -> ProfileWork:

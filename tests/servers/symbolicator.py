@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,6 +59,8 @@ class SymbolicatorServer:
     def __post_init__(self) -> None:
         self.backend = EmbeddedBackend(self.store, 64, 1 << 30)
         self._lock = threading.Lock()
+        # Set at shutdown: a slow answer waits on it, so that stopping the server never waits out a delay.
+        self._stopping = threading.Event()
         self._tasks: dict[str, dict[str, Any]] = {}  # request id ⇒ {"answer": ..., "polls_left": n}
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -73,6 +74,7 @@ class SymbolicatorServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -88,7 +90,7 @@ class SymbolicatorServer:
         if behaviour.delay:
             # A slow Symbolicator, so that the client's deadline is what ends the request; the tests
             # assert on what the client does, never on how long anything took.
-            time.sleep(behaviour.delay)
+            self._stopping.wait(behaviour.delay)
         if number <= behaviour.unavailable_first:
             return behaviour.unavailable_status, b""
         if behaviour.http_status is not None:
