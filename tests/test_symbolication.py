@@ -25,10 +25,12 @@ from transforms.context import StageContext
 from transforms.reference import ReferenceData
 from transforms.symbolication import symbolicate_batch, symbolicate_profiles, symbolication_summary
 from transforms.symbolication.addresses import ModuleRanges
+from transforms.symbolication.batch import _NativeBatch
 from transforms.symbolication.demangle import demangle_name
 from transforms.symbolication.embedded import EmbeddedBackend
 from transforms.symbolication.images import merge_image
 from transforms.symbolication.profile import (
+    ProfileSymbolication,
     debug_images_for_platform,
     frame_index_map,
     get_profile_platforms,
@@ -502,6 +504,40 @@ def test_batch_equals_one_request_per_profile(store: str) -> None:
     # leaf and as return address, crash 0xdc15 likewise, crash 0xdc16; 0x7000 lies in no image.
     assert len(frames) == 5
     assert {frame["addr_mode"] for frame in frames} == {"rel:0", "rel:1"}
+
+
+def test_each_cut_answer_is_the_backends_answer_to_that_profiles_own_request(store: str) -> None:
+    """The shared requests cut back per profile give what the backend answers each request alone, and
+    the positions the merge needs, for frames of only an address and frames with keys of their own."""
+    profiles = many_profiles(3)[:3]  # the cocoa ones
+    with_keys = profiles[1]["profile"]["frames"]
+    with_keys[0]["in_app"] = True  # a key of its own: kept, before the answer's
+    with_keys[1]["addr_mode"] = "abs"  # not echoed
+    missing_module = cocoa_profile([0x100000FA0], [[0]], [macho("../escape", 0x100000000)])
+    no_code_file = cocoa_profile([0x100000FA0], [[0]], [macho(HELLO_ID, 0x100000000)])
+    del no_code_file["debug_meta"]["images"][0]["code_file"]
+    profiles += [missing_module, no_code_file]
+    bodies = []
+    for profile in profiles:
+        symbolication = ProfileSymbolication(profile)
+        symbolication.start()
+        bodies.append(symbolication.next_request().body)
+    backend = EmbeddedBackend(store, 64, 1 << 30)
+    answers = _NativeBatch(bodies, 50_000).answer(backend)
+    for body, (answer, index_map) in zip(bodies, answers, strict=True):
+        frames = answer["stacktraces"][0]["frames"]
+        assert index_map == frame_index_map(frames)
+        if body is bodies[3]:
+            continue  # an id that would escape the store is never sent, so never looked up alone either
+        alone = backend.native(copy.deepcopy(body))
+        assert answer == alone
+        for frame, expected in zip(frames, alone["stacktraces"][0]["frames"], strict=True):
+            assert list(frame) == list(expected)  # the same keys in the same order
+    own = answers[1][0]["stacktraces"][0]["frames"]
+    assert list(own[0])[:3] == ["instruction_addr", "in_app", "original_index"]
+    assert "addr_mode" not in own[1]
+    assert answers[3][0]["stacktraces"][0]["frames"][0]["status"] == "missing"
+    assert "package" not in answers[4][0]["stacktraces"][0]["frames"][1]
 
 
 def test_lookups_are_cached_per_debug_file_across_batches(store: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import zstandard
 
+from transforms import cycle_collection
 from transforms.context import StageContext
 from transforms.envelope import Dropped, open_message
 from transforms.formats import get_event_id, is_chunk
@@ -30,6 +31,11 @@ STAGED_ROWS_PER_BATCH = 256
 
 def process_objects(objects: Iterable[InputObject], ctx: StageContext) -> Iterator[Row]:
     """Every output row of a partition's input objects, as (table, row) pairs."""
+    with cycle_collection.paused():
+        yield from _process_objects(objects, ctx)
+
+
+def _process_objects(objects: Iterable[InputObject], ctx: StageContext) -> Iterator[Row]:
     batch: list[ProfileWork] = []
     for path, length, content in objects:
         for record in read_object(path, length, content, ctx.config.limits):
@@ -39,6 +45,7 @@ def process_objects(objects: Iterable[InputObject], ctx: StageContext) -> Iterat
                 if len(batch) >= ctx.config.batch_profiles:
                     yield from _finish_batch(batch, ctx)
                     batch = []
+                    cycle_collection.collect_between_batches()
             elif isinstance(opened, Dropped):
                 yield "dropped", {"source_path": opened.source.path, "source_offset": opened.source.offset}
             else:

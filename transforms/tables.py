@@ -15,6 +15,7 @@ import zstandard
 
 from transforms.formats import ANDROID_CHUNK, SAMPLE_V2, is_chunk
 from transforms.outcomes import profile_duration_ms
+from transforms.symbolication.summary import symbolication_summary
 from transforms.work import ProfileWork
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -222,23 +223,12 @@ def _transaction_name(profile: dict[str, Any]) -> str | None:
     return _text(profile.get("transaction_name"))
 
 
-def _frames(profile: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every frame a profile holds, whatever its format, for the symbolication summary."""
-    frames: list[dict[str, Any]] = []
-    for container in (profile.get("profile"), (profile.get("js_profile") or {}).get("profile")):
-        if isinstance(container, dict) and isinstance(container.get("frames"), list):
-            frames.extend(f for f in container["frames"] if isinstance(f, dict))
-    legacy = profile.get("sampled_profile")
-    if isinstance(legacy, dict):
-        for sample in legacy.get("samples") or []:
-            frames.extend(f for f in (sample.get("frames") or []) if isinstance(f, dict))
-    return frames
-
-
-def symbolication_summary(profile: dict[str, Any]) -> tuple[int, int]:
-    """(frames, frames Symbolicator resolved): frames marked `status: symbolicated`."""
-    frames = _frames(profile)
-    return len(frames), sum(1 for frame in frames if frame.get("status") == "symbolicated")
+def _json(profile: dict[str, Any]) -> bytes:
+    """The profile as JSON; keys that are not strings (rare, and slower to allow for) as strings."""
+    try:
+        return orjson.dumps(profile)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(profile, option=orjson.OPT_NON_STR_KEYS)
 
 
 def profile_row(work: ProfileWork, day: date, run_id: str, compressor: zstandard.ZstdCompressor) -> dict[str, Any]:
@@ -277,5 +267,5 @@ def profile_row(work: ProfileWork, day: date, run_id: str, compressor: zstandard
         "deobfuscated": bool(profile.get("deobfuscated", False)),
         "source_path": work.source.path,
         "source_offset": work.source.offset,
-        "payload": compressor.compress(orjson.dumps(profile, option=orjson.OPT_NON_STR_KEYS)),
+        "payload": compressor.compress(_json(profile)),
     }

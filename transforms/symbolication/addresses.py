@@ -56,15 +56,9 @@ def adjustments(frames: list[dict[str, Any]]) -> list[bool]:
     An explicit `adjust_instruction_addr` wins; when any frame of the stacktrace carries the flag,
     unflagged frames are adjusted; otherwise the first frame (the interrupted one) is not.
     """
-    flagged = any(frame.get("adjust_instruction_addr") is not None for frame in frames)
-    out = []
-    for position, frame in enumerate(frames):
-        flag = frame.get("adjust_instruction_addr")
-        if flag is not None:
-            out.append(bool(flag))
-        else:
-            out.append(flagged or position > 0)
-    return out
+    flags = [frame.get("adjust_instruction_addr") for frame in frames]
+    flagged = flags.count(None) < len(flags)
+    return [flagged or position > 0 if flag is None else bool(flag) for position, flag in enumerate(flags)]
 
 
 @dataclass(frozen=True)

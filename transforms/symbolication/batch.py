@@ -11,11 +11,8 @@ sample v2) go through `remap_java_frames`, which batches and deduplicates them t
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +27,10 @@ from transforms.symbolication.addresses import (
     resolve_frame,
 )
 from transforms.symbolication.backend import Body, SymbolicationBackend
-from transforms.symbolication.profile import PassRequest, ProfileSymbolication
+from transforms.symbolication.profile import IndexMap, PassRequest, ProfileSymbolication
 
-logger = logging.getLogger(__name__)
+# One profile's answer to its request, and the `frame_index_map` of its first stacktrace when known.
+Answer = tuple[Body | None, IndexMap | None]
 
 # Keys of a module that identify its debug file; the rest (code_file, image_addr, ...) is per profile.
 _MODULE_IDENTITY = ("type", "debug_id", "code_id", "arch")
@@ -53,32 +51,6 @@ def symbolicate_profiles(
     max_frames_per_request: int = 50_000,
 ) -> list[BaseException | None]:
     """Run §4.5 on each (profile, project id) pair, in place; the exception that failed a profile, else None."""
-    with _cycle_collection_paused():
-        return _symbolicate_profiles(profiles, backend_for, max_frames_per_request)
-
-
-@contextlib.contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """The cycle collector paused while a batch is symbolicated.
-
-    Symbolication adds hundreds of thousands of frame dicts to a batch that already holds millions of
-    objects, and the collector's allocation-triggered passes keep walking them; profiles (JSON trees)
-    hold no reference cycles for it to find. It runs again as usual afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _symbolicate_profiles(
-    profiles: list[tuple[dict[str, Any], int]],
-    backend_for: Callable[[int], SymbolicationBackend],
-    max_frames_per_request: int,
-) -> list[BaseException | None]:
     errors: list[BaseException | None] = [None] * len(profiles)
     runs: list[tuple[int, ProfileSymbolication, int, SymbolicationBackend]] = []
     for position, (profile, project_id) in enumerate(profiles):
@@ -102,9 +74,9 @@ def _symbolicate_profiles(
             except Exception as error:
                 errors[position] = error
         answers = _answer_all([(backend, request) for _, _, backend, request in requests], max_frames_per_request)
-        for (position, run, _, request), answer in zip(requests, answers, strict=True):
+        for (position, run, _, request), (answer, index_map) in zip(requests, answers, strict=True):
             try:
-                run.apply(request, answer)
+                run.apply(request, answer, index_map)
             except Exception as error:
                 errors[position] = error
         if jvm_runs:
@@ -120,12 +92,12 @@ def _symbolicate_profiles(
     return errors
 
 
-def _answer_all(requests: list[tuple[SymbolicationBackend, PassRequest]], max_frames: int) -> list[Body | None]:
+def _answer_all(requests: list[tuple[SymbolicationBackend, PassRequest]], max_frames: int) -> list[Answer]:
     """The per-profile answers of one round, with one set of backend calls per group."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for position, (backend, request) in enumerate(requests):
         groups.setdefault((id(backend), *_group_key(request)), []).append(position)
-    answers: list[Body | None] = [None] * len(requests)
+    answers: list[Answer] = [(None, None)] * len(requests)
     for positions in groups.values():
         backend = requests[positions[0]][0]
         bodies = [requests[position][1].body for position in positions]
@@ -193,6 +165,7 @@ class _NativeBatch:
     def _plan(self, body: Body) -> _Plan | None:
         modules = body["modules"]
         ranges = ModuleRanges(modules)
+        resolved: dict[str, tuple[int, int] | None] = {}  # instruction_addr without addr_mode ⇒ its location
         identities: list[int | None] = []
         keys = self.keys
         rows = []
@@ -200,10 +173,17 @@ class _NativeBatch:
             frames = stacktrace["frames"]
             row: list[tuple[Any, int | None]] = []
             for frame, adjust in zip(frames, adjustments(frames), strict=True):
-                try:
-                    located = resolve_frame(frame, modules, ranges)
-                except InvalidRequest:
-                    return None
+                # The leaf-frame copies repeat addresses of the frames: each address is resolved once.
+                address = frame.get("instruction_addr")
+                cacheable = address.__class__ is str and "addr_mode" not in frame
+                located = resolved.get(address, _UNRESOLVED) if cacheable else _UNRESOLVED
+                if located is _UNRESOLVED:
+                    try:
+                        located = resolve_frame(frame, modules, ranges)
+                    except InvalidRequest:
+                        return None
+                    if cacheable:
+                        resolved[address] = located
                 if located is None:
                     row.append(("unknown_image", None))
                     continue
@@ -225,7 +205,7 @@ class _NativeBatch:
             rows.append(row)
         return _Plan(rows, identities)
 
-    def answer(self, backend: SymbolicationBackend) -> list[Body | None]:
+    def answer(self, backend: SymbolicationBackend) -> list[Answer]:
         keys = list(self.keys)
         results: list[list[_Located]] = [[] for _ in keys]  # per unique frame number
         module_answers: dict[int, Body] = {}
@@ -272,53 +252,34 @@ class _NativeBatch:
         results: list[list[_Located]],
         module_answers: dict[int, Body],
         failures: dict[int, Body | None],
-    ) -> Body | None:
+    ) -> Answer:
         """The answer this profile's own request would have had: the shared answers at its load addresses."""
         if plan is None:
-            return {"status": "failed", "message": "invalid addr_mode in request"}
+            return {"status": "failed", "message": "invalid addr_mode in request"}, None
         if failures:
             for row in plan.rows:
                 for key, _ in row:
                     if key in failures:
-                        return failures[key]
+                        return failures[key], None
         modules = body["modules"]
-        # Per module, filled as frames meet it: `package` to add to its frames, and how far this profile
-        # loaded it from the image_addr of the shared requests.
-        packages: list[dict[str, Any] | None] = [None] * len(modules)
-        deltas: list[int] = [0] * len(modules)
-        used: dict[int, str | None] = {}
+        loads = _ModuleLoads(modules, plan.identities, self.bases)
         stacktraces = []
+        index_map = None
         for stacktrace, row in zip(body["stacktraces"], plan.rows, strict=True):
-            frames_out: list[Body] = []
-            for index, (frame, (key, module_index)) in enumerate(zip(stacktrace["frames"], row, strict=True)):
-                if "addr_mode" in frame or "adjust_instruction_addr" in frame:
-                    frame = {k: v for k, v in frame.items() if k not in NOT_ECHOED}
-                if module_index is None:
-                    frames_out.append({**frame, "original_index": index, "status": key})
-                    continue
-                package = packages[module_index]
-                if package is None:
-                    module = modules[module_index]
-                    package = packages[module_index] = (
-                        {"package": module["code_file"]} if module.get("code_file") else {}
-                    )
-                    if key == "missing":
-                        used[module_index] = "missing"
-                    else:
-                        used[module_index] = None
-                        identity = plan.identities[module_index]
-                        deltas[module_index] = (parse_addr(module.get("image_addr")) or 0) - self.bases[identity]
-                if key == "missing":
-                    frames_out.append({**frame, "original_index": index, **package, "status": "missing"})
-                    continue
-                delta = deltas[module_index]
-                for located in results[key]:
-                    answer = {**frame, "original_index": index, **package, **located.template}
-                    if delta:
-                        for field, addr in located.addresses:
-                            answer[field] = hex(addr + delta)
-                    frames_out.append(answer)
-            stacktraces.append({"frames": frames_out})
+            frames, positions = _stacktrace_answer(stacktrace["frames"], row, results, loads)
+            stacktraces.append({"frames": frames})
+            if index_map is None:
+                index_map = positions
+        return {
+            "status": "completed",
+            "stacktraces": stacktraces,
+            "modules": self._modules_answer(modules, plan, loads.used, module_answers),
+        }, index_map
+
+    @staticmethod
+    def _modules_answer(
+        modules: list[Body], plan: _Plan, used: dict[int, str | None], module_answers: dict[int, Body]
+    ) -> list[Body]:
         modules_out = []
         for index, module in enumerate(modules):
             answer = dict(module)
@@ -330,26 +291,121 @@ class _NativeBatch:
                 known = module_answers.get(plan.identities[index], {})
                 answer.update({k: v for k, v in known.items() if k not in _MODULE_REQUEST_KEYS or k == "arch"})
             modules_out.append(answer)
-        return {"status": "completed", "stacktraces": stacktraces, "modules": modules_out}
+        return modules_out
+
+
+_UNRESOLVED = object()
+
+# Keys of a request frame whose answer frames can be copies of the shared answer's: its address, and
+# the keys Symbolicator does not echo.
+_ADDRESS_ONLY = frozenset(("instruction_addr", *NOT_ECHOED))
+
+
+class _ModuleLoads:
+    """Per module of one profile, filled as its frames meet it: the `package` of its frames, how far
+    the profile loaded it from the image_addr of the shared requests, and how it was used."""
+
+    def __init__(self, modules: list[Body], identities: list[int | None], bases: list[int]) -> None:
+        self.modules = modules
+        self.identities = identities
+        self.bases = bases
+        self.packages: list[dict[str, Any] | None] = [None] * len(modules)
+        self.deltas: list[int] = [0] * len(modules)
+        self.used: dict[int, str | None] = {}  # module index ⇒ "missing", or None when looked up
+
+    def meet(self, module_index: int, key: Any) -> dict[str, Any]:
+        """The module's `package`, on its first frame (whose key tells how the module is used)."""
+        module = self.modules[module_index]
+        identity = self.identities[module_index]
+        if key == "missing" or identity is None:
+            self.used[module_index] = "missing"
+        else:
+            self.used[module_index] = None
+            self.deltas[module_index] = (parse_addr(module.get("image_addr")) or 0) - self.bases[identity]
+        package = self.packages[module_index] = {"package": module["code_file"]} if module.get("code_file") else {}
+        return package
+
+
+def _stacktrace_answer(
+    frames: list[Body], row: list[tuple[Any, int | None]], results: list[list[_Located]], loads: _ModuleLoads
+) -> tuple[list[Body], IndexMap]:
+    """One stacktrace's answer frames, and where each request frame went among them.
+
+    An answer frame holds the request frame's keys, then `original_index` and `package`, then the shared
+    answer's. For a request frame of nothing but its address (the common case), that is a copy of the
+    shared answer laid out in this order beforehand, with the profile's own values set.
+    """
+    frames_out: list[Body] = []
+    append = frames_out.append
+    positions: IndexMap = {}
+    packages, deltas = loads.packages, loads.deltas
+    for index, (frame, (key, module_index)) in enumerate(zip(frames, row, strict=True)):
+        if module_index is None:
+            positions[index] = [len(frames_out)]
+            append(_without_not_echoed({**frame, "original_index": index, "status": key}, frame))
+            continue
+        package = packages[module_index]
+        if package is None:
+            package = loads.meet(module_index, key)
+        if key.__class__ is str:  # `missing`: no lookup
+            positions[index] = [len(frames_out)]
+            append(_without_not_echoed({**frame, "original_index": index, **package, "status": key}, frame))
+            continue
+        located_frames = results[key]
+        delta = deltas[module_index]
+        these = positions[index] = []
+        address_only = frame.keys() <= _ADDRESS_ONLY
+        for located in located_frames:
+            laid_out = (located.packaged if package else located.unpackaged) if address_only else None
+            if laid_out is None:
+                answer = _without_not_echoed({**frame, "original_index": index, **package, **located.template}, frame)
+            else:
+                answer = laid_out.copy()
+                answer["original_index"] = index
+                if package:
+                    answer["package"] = package["package"]
+            if delta:
+                for field, addr in located.addresses:
+                    answer[field] = hex(addr + delta)
+            these.append(len(frames_out))
+            append(answer)
+    return frames_out, positions
+
+
+def _without_not_echoed(answer: Body, frame: Body) -> Body:
+    """The answer frame without the request frame's keys that Symbolicator does not echo."""
+    if "addr_mode" in frame or "adjust_instruction_addr" in frame:
+        for key in NOT_ECHOED:
+            answer.pop(key, None)
+    return answer
 
 
 class _Located:
     """One answer frame of the shared request, to be moved to where a profile loaded the module.
 
-    `template` holds its keys but the request's own (`original_index`, `package`); `addresses` the
-    addresses in it that move with the load address.
+    `template` holds its keys but the request's own (`original_index`, `package`) and the address mode
+    of the shared request's `rel:N` frame (a profile's answer frames are `abs`, like Sentry's requests);
+    `addresses` the addresses in it that move with the load address.
+    `packaged` and `unpackaged` are the answer frame of a request frame of nothing but its address, laid
+    out in advance (with and without `package`); None when the answer has no address of its own.
     """
 
-    __slots__ = ("addresses", "template")
+    __slots__ = ("addresses", "packaged", "template", "unpackaged")
+
+    _NOT_KEPT = ("original_index", "package", *NOT_ECHOED)
 
     def __init__(self, result: Body) -> None:
-        self.template = {k: v for k, v in result.items() if k not in ("original_index", "package")}
+        self.template = {k: v for k, v in result.items() if k not in self._NOT_KEPT}
         self.addresses: list[tuple[str, int]] = []
         for key in ("instruction_addr", "sym_addr"):
             addr = parse_addr(result.get(key))
             if addr is not None:
                 self.addresses.append((key, addr))
                 self.template[key] = hex(addr)
+        self.packaged = self.unpackaged = None
+        if "instruction_addr" in self.template:
+            self.unpackaged = {"instruction_addr": None, "original_index": None, **self.template}
+            self.packaged = {"instruction_addr": None, "original_index": None, "package": None, **self.template}
 
 
 def _module_identity(module: Body) -> tuple[Any, ...] | None:
@@ -391,7 +447,7 @@ class _JsBatch:
     def _key(cls, frame: Body) -> tuple[Any, ...]:
         return tuple(frame.get(field) for field in cls._KEY_FIELDS)
 
-    def answer(self, backend: SymbolicationBackend) -> list[Body | None]:
+    def answer(self, backend: SymbolicationBackend) -> list[Answer]:
         template = {key: value for key, value in self.bodies[0].items() if key != "stacktraces"}
         results: dict[tuple[Any, ...], Body] = {}
         failures: dict[tuple[Any, ...], Body | None] = {}
@@ -409,7 +465,7 @@ class _JsBatch:
             for key, frame in zip(chunk, answered, strict=False):
                 results[key] = frame
             errors.extend(response.get("errors") or [])
-        return [self._profile_answer(body, results, failures, errors) for body in self.bodies]
+        return [(self._profile_answer(body, results, failures, errors), None) for body in self.bodies]
 
     def _profile_answer(
         self,

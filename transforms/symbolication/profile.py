@@ -17,6 +17,8 @@ from typing import Any
 from transforms.symbolication.images import merge_image
 
 Body = dict[str, Any]
+# Request frame index ⇒ positions of the answer frames it became.
+IndexMap = dict[int, list[int]]
 
 JS_PLATFORMS = ("javascript", "node")
 # Passes sent to `/symbolicate-jvm`; `android` is the pass of an Android sample v2 without frame platforms.
@@ -177,9 +179,9 @@ def handle_response(
     return modules, stacktraces, False
 
 
-def frame_index_map(frames: list[Body]) -> dict[int, list[int]]:
+def frame_index_map(frames: list[Body]) -> IndexMap:
     """Request frame index ⇒ positions of the answer frames it expanded into (inlined callees first)."""
-    index_map: dict[int, list[int]] = {}
+    index_map: IndexMap = {}
     for position, frame in enumerate(frames):
         index = frame.get("original_index", position)
         positions = index_map.get(index)
@@ -191,12 +193,20 @@ def frame_index_map(frames: list[Body]) -> dict[int, list[int]]:
 
 
 def process_results(
-    profile: dict[str, Any], platform: str, modules: list[Body], stacktraces: list[Body], frames_sent: list[int]
+    profile: dict[str, Any],
+    platform: str,
+    modules: list[Body],
+    stacktraces: list[Body],
+    frames_sent: list[int],
+    index_map: IndexMap | None = None,
 ) -> None:
-    """Merge a successful answer into the profile (`_process_symbolicator_results`)."""
+    """Merge a successful answer into the profile (`_process_symbolicator_results`).
+
+    `index_map`, when the answer's maker already knows it, is `frame_index_map` of the first stacktrace.
+    """
     profile["debug_meta"]["images"] = modules
     if "version" in profile:
-        _process_sample_results(profile, platform, stacktraces, frames_sent)
+        _process_sample_results(profile, platform, stacktraces, frames_sent, index_map)
         return
     samples = profile["sampled_profile"]["samples"]
     for sample, stacktrace in zip(samples, stacktraces, strict=False):
@@ -214,14 +224,19 @@ def process_results(
 
 
 def _process_sample_results(
-    profile: dict[str, Any], platform: str, stacktraces: list[Body], frames_sent: list[int]
+    profile: dict[str, Any],
+    platform: str,
+    stacktraces: list[Body],
+    frames_sent: list[int],
+    index_map: IndexMap | None,
 ) -> None:
     inner = profile["profile"]
     old_count = len(inner["frames"])
     answer = stacktraces[0]["frames"] if stacktraces else []
-    index_map = frame_index_map(answer)
+    if index_map is None:
+        index_map = frame_index_map(answer)
     # Old frame index ⇒ the positions it occupies among the new frames.
-    positions: dict[int, list[int]] = {}
+    positions: IndexMap = {}
     if frames_sent:
         raw_frames, sent = inner["frames"], set(frames_sent)
         new_frames: list[Body] = []
@@ -254,11 +269,10 @@ def _process_sample_results(
     for index in range(old_count):
         if index not in positions:
             positions[index] = [index]
-    for stack_index, stack in enumerate(stacks):
-        stacks[stack_index] = _truncate(_remap(stack, positions), frames, platform)
+    stacks[:] = [_truncate(_remap(stack, positions), frames, platform) for stack in stacks]
 
 
-def _remap(stack: list[int], positions: dict[int, list[int]]) -> list[int]:
+def _remap(stack: list[int], positions: IndexMap) -> list[int]:
     """Each old frame index of the stack replaced by its new positions (unknown ones kept as they are)."""
     try:
         return [new for old in stack for new in positions[old]]
@@ -333,14 +347,14 @@ class ProfileSymbolication:
         kind, body = build_request(self.profile, platform, modules, stacktraces)
         return PassRequest(platform, kind, body, images, modules, stacktraces, frames_sent)
 
-    def apply(self, request: PassRequest, response: Body | None) -> None:
+    def apply(self, request: PassRequest, response: Body | None, index_map: IndexMap | None = None) -> None:
         profile = self.profile
         modules, stacktraces, success = handle_response(profile, response, request.modules, request.stacktraces)
         assert len(request.images) == len(modules), "Symbolicator returned a different number of modules"
         for raw_image, complete_image in zip(request.images, modules, strict=True):
             merge_image(raw_image, complete_image, profile)
         if success:
-            process_results(profile, request.platform, modules, stacktraces, request.frames_sent)
+            process_results(profile, request.platform, modules, stacktraces, request.frames_sent, index_map)
         self.end_pass()
 
     def start_jvm_pass(self) -> None:

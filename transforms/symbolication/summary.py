@@ -13,15 +13,21 @@ def symbolication_summary(profile: dict[str, Any]) -> tuple[int, int]:
     `data.symbolicated` is true (JavaScript).
     """
     total = symbolicated = 0
-    for frame in _frames(profile):
-        total += 1
-        data = frame.get("data")
-        if frame.get("status") == "symbolicated" or (isinstance(data, dict) and data.get("symbolicated") is True):
-            symbolicated += 1
+    for frames in _frame_lists(profile):
+        dicts = [frame for frame in frames if isinstance(frame, dict)]
+        total += len(dicts)
+        symbolicated += [
+            frame.get("status") == "symbolicated" or ("data" in frame and _symbolicated_js(frame["data"]))
+            for frame in dicts
+        ].count(True)
     return total, symbolicated
 
 
-def _frames(profile: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _symbolicated_js(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("symbolicated") is True
+
+
+def _frame_lists(profile: dict[str, Any]) -> Iterator[list[Any]]:
     for container in (profile, profile.get("js_profile")):
         if not isinstance(container, dict):
             continue
@@ -32,7 +38,8 @@ def _frames(profile: dict[str, Any]) -> Iterator[dict[str, Any]]:
             continue
         frames = inner.get("frames")
         if isinstance(frames, list):
-            yield from (frame for frame in frames if isinstance(frame, dict))
+            yield frames
+            continue
         for sample in inner.get("samples") or []:  # legacy profiles keep their frames per sample
             if isinstance(sample, dict) and isinstance(sample.get("frames"), list):
-                yield from (frame for frame in sample["frames"] if isinstance(frame, dict))
+                yield sample["frames"]
