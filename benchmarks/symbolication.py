@@ -13,7 +13,10 @@ job's default) or `off`. Reported:
   embedded backend): requests per 1,000 profiles (target <= 20; one request per profile and pass,
   as Sentry sends, is >= 1,000).
 
-    .venv/bin/python benchmarks/symbolication.py [--profiles 2000] [--batch 500] [--repeat 1] [--profile-stage]
+`--job` also runs the whole Spark job (local[2], from a ready session to committed Delta tables) over
+the same messages written as one input day, in the same four configurations, and prints its ratios.
+
+    .venv/bin/python benchmarks/symbolication.py [--profiles 2000] [--batch 500] [--repeat 1] [--profile-stage] [--job]
 
 `--profile-stage` prints the cProfile hot spots of the embedded-symbolication run.
 """
@@ -154,6 +157,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="batch_profiles of the job")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration; the fastest counts")
     parser.add_argument("--profile-stage", action="store_true", help="cProfile the embedded-symbolication run")
+    parser.add_argument("--job", action="store_true", help="also time the Spark job in the four configurations")
     args = parser.parse_args()
     objects, frames = make_objects(args.profiles)
     print(f"{args.profiles} profiles (cocoa and rust sample v1), ~{frames:.0f} frames each, batches of {args.batch}")
@@ -195,6 +199,46 @@ def main() -> None:
         print(f"symbolicator mode: {creates} requests, {args.profiles} profiles: {per_thousand:.1f} per 1,000 profiles")
         print("  (target <= 20; one request per profile and pass, as Sentry sends: >= 1,000)")
         print(f"throughput in symbolicator mode, vroom off: {remote.profiles / remote.seconds:,.0f} profiles/s")
+        if args.job:
+            run_jobs(objects, Path(directory), store, args.batch)
+
+
+def run_jobs(objects: list[InputObject], directory: Path, store: str, batch: int) -> None:
+    """The Spark job over the objects as one input day, with and without symbolication, both vroom modes."""
+    from transforms.runner import process_day
+    from transforms.spark_session import build_session
+
+    day_dir = directory / "input" / f"dt={DAY.isoformat()}"
+    day_dir.mkdir(parents=True)
+    for path, _, content in objects:
+        (day_dir / Path(path).name).write_bytes(content or b"")
+    spark = build_session("symbolication-benchmark", [str(directory)])
+    seconds: dict[tuple[str, str], float] = {}
+    # The first configuration runs twice: the first time warms up the JVM and the Python workers.
+    plan = [("off", "off"), *((name, vroom) for vroom in ("embedded", "off") for name in ("off", "embedded"))]
+    for number, (name, vroom_mode) in enumerate(plan):
+        symbolication = SymbolicationConfig(mode="off") if name == "off" else SymbolicationConfig(symbols=store)
+        config = JobConfig(
+            input=str(directory / "input"),
+            warehouse=str(directory / f"warehouse-{number}"),
+            batch_profiles=batch,
+            symbolication=symbolication,
+            vroom=VroomConfig(mode=vroom_mode, profiles_bucket=str(directory / "bucket")),
+        )
+        started = time.perf_counter()
+        counts = process_day(spark, config, ReferenceData(), DAY, f"benchmark-{number}")
+        elapsed = time.perf_counter() - started
+        if number == 0:
+            continue
+        seconds[(name, vroom_mode)] = elapsed
+        print(
+            f"job, symbolication {name:8} vroom {vroom_mode:8}: {counts['profiles'] / elapsed:7,.1f} profiles/s "
+            f"({elapsed:.1f}s, {counts['profiles']} profiles, {counts['quarantine']} quarantined)"
+        )
+    spark.stop()
+    for vroom_mode in ("embedded", "off"):
+        ratio = seconds[("off", vroom_mode)] / seconds[("embedded", vroom_mode)]
+        print(f"job ratio with/without symbolication, vroom {vroom_mode}: {ratio:.2f} (target >= 0.5)")
 
 
 if __name__ == "__main__":

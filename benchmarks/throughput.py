@@ -174,18 +174,19 @@ def _rdd_stage_day(spark, config, reference, *, day, run_id, staging_uri) -> Non
     """The stage step with `rdd.mapPartitions` and pickled rows, for comparison with `mapInArrow`."""
     from transforms.context import StageContext
     from transforms.partition import process_objects
-    from transforms.spark_job import STAGED_SPARK_SCHEMA, input_day_uri, read_objects
+    from transforms.spark_job import STAGED_SPARK_SCHEMA, input_day_uri, list_objects, read_content
     from transforms.tables import TABLES
 
     columns = (*TABLES, "dropped")
 
     def process(rows):
         ctx = StageContext(config=config, reference=reference, run_id=run_id, day=day)
-        objects = ((row.path, row.length, row.content) for row in rows)
+        limit = config.limits.max_object_bytes
+        objects = ((row.path, row.length, read_content(row.path, row.length, limit)) for row in rows)
         for table, row in process_objects(objects, ctx):
             yield tuple(row if name == table else None for name in columns)
 
-    objects = read_objects(spark, input_day_uri(config.input, day), config.limits.max_object_bytes)
+    objects = list_objects(spark, input_day_uri(config.input, day))
     staged = spark.createDataFrame(objects.rdd.mapPartitions(process), STAGED_SPARK_SCHEMA)
     staged.write.mode("overwrite").parquet(staging_uri)
 

@@ -34,7 +34,6 @@ def spark() -> Iterator[object]:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.files.maxPartitionBytes", "1m")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "16")
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.driver.memory", "2g")
     )

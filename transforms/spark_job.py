@@ -53,21 +53,26 @@ def delete_path(spark: SparkSession, uri: str) -> None:
     filesystem.delete(path, True)
 
 
-def read_objects(spark: SparkSession, day_uri: str, max_object_bytes: int) -> DataFrame:
-    """(path, length, content) per input object; objects over the limit come without content.
+def list_objects(spark: SparkSession, day_uri: str) -> DataFrame:
+    """(path, length) of every input object of the day, packed into partitions by size.
 
-    The length filter is pushed into the binaryFile source, so an oversized object is never read.
+    Only the binaryFile source's `path` and `length` are selected, so the JVM reads no object: each
+    Python worker reads the objects of its partition itself, one at a time, when it comes to them
+    (`read_content`). A task's memory then holds one object, whatever the size of the others.
     """
     files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(day_uri)
-    small = files.where(F.col("length") <= max_object_bytes).select("path", "length", "content")
-    large = files.where(F.col("length") > max_object_bytes).select(
-        "path", "length", F.lit(None).cast("binary").alias("content")
-    )
     # Spark's file sources skip empty files; they are bad input all the same and must not vanish.
-    empty = spark.createDataFrame(
-        [(path, 0, b"") for path in empty_objects(spark, day_uri)], "path string, length long, content binary"
-    )
-    return small.unionByName(large).unionByName(empty)
+    empty = spark.createDataFrame([(path, 0) for path in empty_objects(spark, day_uri)], "path string, length long")
+    return files.select("path", "length").unionByName(empty)
+
+
+def read_content(path: str, length: int, max_object_bytes: int) -> bytes | None:
+    """An input object's bytes; None for an object over the limit, which is quarantined unread."""
+    if length > max_object_bytes:
+        return None
+    if length == 0:
+        return b""
+    return storage.read_bytes(path)
 
 
 def empty_objects(spark: SparkSession, day_uri: str) -> list[str]:
@@ -93,7 +98,8 @@ def _process_arrow_partition(
     def objects() -> Iterator[tuple[str, int, bytes | None]]:
         for batch in batches:
             columns = batch.to_pydict()
-            yield from zip(columns["path"], columns["length"], columns["content"], strict=True)
+            for path, length in zip(columns["path"], columns["length"], strict=True):
+                yield path, length, read_content(path, length, config.limits.max_object_bytes)
 
     yield from to_staged_batches(process_objects(objects(), ctx))
 
@@ -107,7 +113,7 @@ def stage_day(
     run_id: str,
     staging_uri: str,
 ) -> None:
-    objects = read_objects(spark, input_day_uri(config.input, day), config.limits.max_object_bytes)
+    objects = list_objects(spark, input_day_uri(config.input, day))
     process = partial(_process_arrow_partition, config=config, reference=reference, run_id=run_id, day=day)
     staged = objects.mapInArrow(process, STAGED_SPARK_SCHEMA)
     staged.write.mode("overwrite").parquet(staging_uri)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from pyarrow import fs as pafs
 
@@ -58,13 +58,16 @@ def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
 
 
 def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
-    """The filesystem that holds `uri` and the path of `uri` inside it."""
-    parsed = urlparse(uri)
+    """The filesystem that holds `uri` and the path of `uri` inside it.
+
+    URIs are Hadoop's, as Spark lists them: not percent-encoded, so `#` and `?` are part of the path.
+    """
+    parsed = urlsplit(uri, allow_fragments=False)
+    path = f"{parsed.path}?{parsed.query}" if parsed.query else parsed.path
     if parsed.scheme in _S3_SCHEMES:
-        return _s3_filesystem(s3_settings()), f"{parsed.netloc}{parsed.path}"
+        return _s3_filesystem(s3_settings()), f"{parsed.netloc}{path}"
     if parsed.scheme in ("", "file"):
-        path = parsed.path if parsed.scheme == "file" else uri
-        return pafs.LocalFileSystem(), os.path.abspath(path)
+        return pafs.LocalFileSystem(), os.path.abspath(path if parsed.scheme == "file" else uri)
     raise ValueError(f"unsupported storage scheme {parsed.scheme!r} in {uri}")
 
 
@@ -73,8 +76,9 @@ def join(uri: str, *parts: str) -> str:
 
 
 def read_bytes(uri: str) -> bytes:
+    """The object's bytes as stored (pyarrow would otherwise decompress by file extension)."""
     filesystem, path = resolve(uri)
-    with filesystem.open_input_stream(path) as stream:
+    with filesystem.open_input_stream(path, compression=None) as stream:
         return stream.read()
 
 

@@ -1,0 +1,48 @@
+"""Byte access from the Python workers: Hadoop URIs as Spark lists them, objects read as stored."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from transforms import storage
+from transforms.spark_job import list_objects, read_content
+
+
+@pytest.mark.parametrize("name", ["plain.msgpack", "with#hash.msgpack", "with?query.msgpack", "with space.msgpack"])
+def test_hadoop_uris_name_the_file_whole(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\x01\x02")
+    for uri in (f"file:{path}", f"file://{path}", str(path)):
+        assert storage.read_bytes(uri) == b"\x01\x02", uri
+
+
+def test_a_compressed_object_is_read_as_stored(tmp_path: Path) -> None:
+    stored = gzip.compress(b"\x93\x01\x02\x03")
+    (tmp_path / "object.msgpack.gz").write_bytes(stored)
+    assert storage.read_bytes(f"file:{tmp_path}/object.msgpack.gz") == stored
+
+
+def test_an_object_over_the_limit_is_not_read(tmp_path: Path) -> None:
+    missing = f"file:{tmp_path}/not-there.msgpack"  # reading it would raise
+    assert read_content(missing, 11, max_object_bytes=10) is None
+    assert read_content(missing, 0, max_object_bytes=10) == b""
+
+
+def test_the_listing_carries_no_content_and_keeps_empty_objects(spark, tmp_path: Path) -> None:
+    day = tmp_path / "dt=2026-11-24"
+    (day / "nested").mkdir(parents=True)
+    (day / "a.msgpack").write_bytes(b"\x01" * 5)
+    (day / "nested" / "b#1.msgpack").write_bytes(b"\x02" * 7)
+    (day / "empty.msgpack").write_bytes(b"")
+    listed = list_objects(spark, str(day))
+    assert listed.columns == ["path", "length"]
+    rows = {Path(row.path).name: row.length for row in listed.collect()}
+    assert rows == {"a.msgpack": 5, "b#1.msgpack": 7, "empty.msgpack": 0}
+    for row in listed.collect():
+        assert (
+            read_content(row.path, row.length, max_object_bytes=100)
+            == Path(row.path.removeprefix("file:")).read_bytes()
+        )
