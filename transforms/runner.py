@@ -26,6 +26,7 @@ from transforms.reference import ReferenceData
 from transforms.spark_job import (
     delete_path,
     input_day_uri,
+    most_common_unexpected,
     path_exists,
     publish_day,
     stage_day,
@@ -44,6 +45,14 @@ Progress = Callable[[str], None]
 
 class InputDayMissing(RuntimeError):
     pass
+
+
+class TooManyUnexpectedFailures(RuntimeError):
+    """More of the day's messages failed unexpectedly than the configured ceiling allows."""
+
+    def __init__(self, message: str, counts: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.counts = counts
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,7 @@ def day_summary(result: DayResult) -> dict[str, Any]:
         "profiles_out": int(counts.get("profiles", 0)),
         "quarantined": int(counts.get("quarantine", 0)),
         "dropped_by_sampling": int(counts.get("dropped", 0)),
+        "unexpected_failures": int(counts.get("unexpected_failures", 0)),
         "symbolication_coverage": resolved / frames if frames else None,
         "seconds": round(result.seconds, 3),
     }
@@ -117,6 +127,7 @@ def _record_run(
         "profiles_out": summary["profiles_out"],
         "quarantined": summary["quarantined"],
         "dropped_by_sampling": summary["dropped_by_sampling"],
+        "unexpected_failures": summary["unexpected_failures"],
         "outcomes": int(result.counts.get("outcomes", 0)),
         "functions": int(result.counts.get("functions", 0)),
         "error": result.error,
@@ -125,10 +136,13 @@ def _record_run(
     schema = (
         "run_id string, dt date, status string, started_at timestamp, finished_at timestamp, seconds double, "
         "arguments string, messages_in long, profiles_out long, quarantined long, dropped_by_sampling long, "
-        "outcomes long, functions long, error string, summary string"
+        "unexpected_failures long, outcomes long, functions long, error string, summary string"
     )
     frame = spark.createDataFrame([row], schema=schema)
-    frame.write.format("delta").mode("append").partitionBy("dt").save(table_uri(warehouse, JOB_RUNS))
+    # mergeSchema: a job_runs table written before a column was added takes the new column.
+    frame.write.format("delta").mode("append").option("mergeSchema", "true").partitionBy("dt").save(
+        table_uri(warehouse, JOB_RUNS)
+    )
 
 
 def _no_progress(_: str) -> None:
@@ -153,10 +167,29 @@ def process_day(
         stage_day(spark, config, reference, day=day, run_id=run_id, staging_uri=staging_uri)
         progress(f"{day}: counting the staged rows")
         counts = staged_counts(spark, staging_uri)
+        if over_unexpected_ceiling(counts, config.max_unexpected_failure_share):
+            most_common = most_common_unexpected(spark, staging_uri)
+            raise _too_many_unexpected(counts, config.max_unexpected_failure_share, most_common)
         publish_day(spark, config.warehouse, staging_uri, day, lambda table: progress(f"{day}: publishing {table}"))
     finally:
         delete_path(spark, staging_uri)
     return counts
+
+
+def over_unexpected_ceiling(counts: dict[str, Any], ceiling: float) -> bool:
+    """Whether the day's share of unexpected failures is over the ceiling."""
+    messages = sum(int(counts.get(name, 0)) for name in ("profiles", "quarantine", "dropped"))
+    return bool(messages) and int(counts.get("unexpected_failures", 0)) / messages > ceiling
+
+
+def _too_many_unexpected(counts: dict[str, Any], ceiling: float, most_common: str | None) -> TooManyUnexpectedFailures:
+    messages = sum(int(counts.get(name, 0)) for name in ("profiles", "quarantine", "dropped"))
+    unexpected = int(counts.get("unexpected_failures", 0))
+    return TooManyUnexpectedFailures(
+        f"{unexpected} of {messages} messages failed unexpectedly ({unexpected / messages:.1%}), over the ceiling "
+        f"of {ceiling:.1%} (max_unexpected_failure_share), so the day is not published; most common: {most_common}",
+        counts,
+    )
 
 
 def run_days(
@@ -212,6 +245,8 @@ def _run_locked_day(
         counts = process_day(spark, config, reference, day, run_id, progress)
     except InputDayMissing as error:
         result = DayResult(day, FAILED, {}, time.monotonic() - clock, str(error))
+    except TooManyUnexpectedFailures as error:
+        result = DayResult(day, FAILED, error.counts, time.monotonic() - clock, str(error))
     except (Py4JJavaError, CapturedException) as error:
         # A task that failed on every attempt: the day is not published.
         result = DayResult(day, FAILED, {}, time.monotonic() - clock, f"Spark failed: {root_cause(error)}")

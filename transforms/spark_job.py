@@ -22,7 +22,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from transforms import storage
 from transforms.config import JobConfig
 from transforms.context import StageContext
-from transforms.partition import process_objects, to_staged_batches
+from transforms.partition import staged_batches
 from transforms.reference import ReferenceData
 from transforms.tables import STAGED, TABLES
 
@@ -101,7 +101,7 @@ def _process_arrow_partition(
             for path, length in zip(columns["path"], columns["length"], strict=True):
                 yield path, length, read_content(path, length, config.limits.max_object_bytes)
 
-    yield from to_staged_batches(process_objects(objects(), ctx))
+    yield from staged_batches(objects(), ctx)
 
 
 def stage_day(
@@ -149,6 +149,19 @@ def publish_day(
             written.result()
 
 
+def most_common_unexpected(spark: SparkSession, staging_uri: str) -> str | None:
+    """The most frequent unexpected failure of the staged day, as `error_kind: error_message (n times)`."""
+    staged = spark.read.parquet(staging_uri)
+    row = (
+        staged.where(F.col("quarantine.unexpected"))
+        .groupBy("quarantine.error_kind", "quarantine.error_message")
+        .count()
+        .orderBy(F.desc("count"), "error_kind", "error_message")
+        .first()
+    )
+    return None if row is None else f"{row['error_kind']}: {row['error_message']} ({row['count']} times)"
+
+
 def staged_counts(spark: SparkSession, staging_uri: str) -> dict[str, Any]:
     """The day's counts, aggregated on the executors: rows per table and outcomes by kind.
 
@@ -161,6 +174,7 @@ def staged_counts(spark: SparkSession, staging_uri: str) -> dict[str, Any]:
             *(F.count(F.col(name)).alias(name) for name in (*TABLES, "dropped")),
             F.coalesce(F.sum("profiles.frames_total"), F.lit(0)).alias("frames_total"),
             F.coalesce(F.sum("profiles.frames_symbolicated"), F.lit(0)).alias("frames_symbolicated"),
+            F.count(F.when(F.col("quarantine.unexpected"), 1)).alias("unexpected_failures"),
         ).first()
         return row.asDict()
 
