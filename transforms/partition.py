@@ -26,7 +26,7 @@ from transforms.ingest import BadInput, read_object
 from transforms.outcomes import failed_outcomes, success_outcomes
 from transforms.pipeline import run_stages
 from transforms.tables import STAGED, TABLES, profile_row
-from transforms.work import FAILED_OUTCOMES, FAILED_ROWS, OUTCOME_REASONS, ProfileWork, Source, describe_error
+from transforms.work import FAILED_OUTCOMES, FAILED_ROWS, FATAL, OUTCOME_REASONS, ProfileWork, Source, describe_error
 
 Row = tuple[str, dict[str, Any]]
 InputObject = tuple[str, int, bytes | None]
@@ -84,7 +84,9 @@ def _records(path: str, length: int, content: bytes | None, ctx: StageContext) -
         for record in read_object(path, length, content, ctx.config.limits):
             end = record.source.offset + record.source.length
             yield record
-    except Exception as error:
+    except FATAL:
+        raise
+    except BaseException as error:
         rest = content[end:] if content is not None and end <= len(content) else None
         yield BadInput(
             Source(path, end, max(length - end, 0)), UNREADABLE_OBJECT, describe_error(error), rest, unexpected=True
@@ -94,7 +96,9 @@ def _records(path: str, length: int, content: bytes | None, ctx: StageContext) -
 def _open(record: Any, ctx: StageContext) -> ProfileWork | BadInput | Dropped:
     try:
         return open_message(record, ctx.config)
-    except Exception as error:
+    except FATAL:
+        raise
+    except BaseException as error:
         return BadInput(record.source, UNREADABLE_MESSAGE, describe_error(error), record.raw, unexpected=True)
 
 
@@ -167,7 +171,9 @@ def _failed_input(work: ProfileWork, reason: str | None = None) -> BadInput:
     try:
         event_id, chunk = get_event_id(work.profile), is_chunk(work.profile)
         event_id = event_id if isinstance(event_id, str) else None
-    except Exception:
+    except FATAL:
+        raise
+    except BaseException:
         event_id, chunk = None, False
     return BadInput(
         work.source,
@@ -185,7 +191,7 @@ def _failed_input(work: ProfileWork, reason: str | None = None) -> BadInput:
 
 
 class _StepFailed(Exception):
-    def __init__(self, reason: str, error: Exception) -> None:
+    def __init__(self, reason: str, error: BaseException) -> None:
         super().__init__(reason)
         self.reason, self.error = reason, error
 
@@ -195,13 +201,17 @@ def _work_rows(work: ProfileWork, ctx: StageContext, compressor: zstandard.ZstdC
     profile, common = work.profile, _common(ctx)
     try:
         row = profile_row(work, ctx.day, ctx.run_id, compressor)
-    except Exception as error:
+    except FATAL:
+        raise
+    except BaseException as error:
         raise _StepFailed(FAILED_ROWS, error) from error
     try:
         outcomes = success_outcomes(
             profile, timestamp=ctx.now(), sampled=work.sampled, emit_duration=ctx.config.options.emit_duration_outcomes
         )
-    except Exception as error:
+    except FATAL:
+        raise
+    except BaseException as error:
         raise _StepFailed(FAILED_OUTCOMES, error) from error
     try:
         return [
@@ -209,7 +219,9 @@ def _work_rows(work: ProfileWork, ctx: StageContext, compressor: zstandard.ZstdC
             *(("outcomes", {**common, **outcome}) for outcome in outcomes),
             *_side_rows(work, row, common),
         ]
-    except Exception as error:
+    except FATAL:
+        raise
+    except BaseException as error:
         raise _StepFailed(FAILED_ROWS, error) from error
 
 
@@ -276,12 +288,16 @@ def _encoded(units: list[Unit], ctx: StageContext) -> Iterator[pa.RecordBatch]:
     try:
         yield _encode([row for unit in units for row in unit.rows])
         return
-    except Exception:
+    except FATAL:
+        raise
+    except BaseException:
         pass
     for unit in units:
         try:
             yield _encode(unit.rows)
-        except Exception as error:
+        except FATAL:
+            raise
+        except BaseException as error:
             if unit.fallback is None:
                 raise
             yield _encode_stand_in(unit.fallback, describe_error(error), ctx)
@@ -294,7 +310,9 @@ def _encode_stand_in(fallback: BadInput, error: str, ctx: StageContext) -> pa.Re
     try:
         stand_in = BadInput(fallback.source, fallback.kind, message, fallback.raw, unexpected=True, **known)
         return _encode([row for row in _quarantine_rows(stand_in, ctx) if row[0] == "quarantine"])
-    except Exception:
+    except FATAL:
+        raise
+    except BaseException:
         stand_in = BadInput(fallback.source, fallback.kind, message, fallback.raw, unexpected=True)
         return _encode(list(_quarantine_rows(stand_in, ctx)))
 

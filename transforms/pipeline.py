@@ -20,13 +20,14 @@ from transforms.symbolication import symbolicate_batch
 from transforms.vroom import run_vroom_stage
 from transforms.work import (
     FAILED_DEOBFUSCATION,
-    FAILED_FRAME_PLATFORM,
     FAILED_METRICS_DSN,
     FAILED_NORMALIZATION,
     FAILED_STACK_TRACE_RULES,
+    FAILED_STAGE,
     FAILED_SYMBOLICATION,
     FAILED_VROOM_INSERTION,
     FAILED_VROOMRS_PROCESSING,
+    FATAL,
     ProfileWork,
     describe_error,
     live,
@@ -35,39 +36,56 @@ from transforms.work import (
 Stage = Callable[[list[ProfileWork], StageContext], None]
 
 
-def _vroom_reason(ctx: StageContext) -> str:
-    return FAILED_VROOM_INSERTION if ctx.config.vroom.mode == "http" else FAILED_VROOMRS_PROCESSING
-
-
-# Each stage with the failure reason of a profile that raises in it (js_profile fails as symbolication).
-STAGES: tuple[tuple[Stage, Callable[[StageContext], str]], ...] = (
-    (symbolicate_batch, lambda _: FAILED_SYMBOLICATION),
-    (deobfuscate_batch, lambda _: FAILED_DEOBFUSCATION),
-    (process_js_profiles, lambda _: FAILED_SYMBOLICATION),
-    (normalize_batch, lambda _: FAILED_NORMALIZATION),
-    (set_frames_platform_batch, lambda _: FAILED_FRAME_PLATFORM),
-    (apply_stacktrace_rules_batch, lambda _: FAILED_STACK_TRACE_RULES),
-    (attach_metrics_dsn_batch, lambda _: FAILED_METRICS_DSN),
-    (run_vroom_stage, _vroom_reason),
+STAGES: tuple[Stage, ...] = (
+    symbolicate_batch,
+    deobfuscate_batch,
+    process_js_profiles,
+    normalize_batch,
+    set_frames_platform_batch,
+    apply_stacktrace_rules_batch,
+    attach_metrics_dsn_batch,
+    run_vroom_stage,
 )
+
+# The failure reason of a profile that raises in a stage: js_profile fails as symbolication does, the frame
+# platform as normalization (as the stage itself does); the vroom stage's reason depends on its mode.
+_REASONS: dict[Stage, str] = {
+    symbolicate_batch: FAILED_SYMBOLICATION,
+    deobfuscate_batch: FAILED_DEOBFUSCATION,
+    process_js_profiles: FAILED_SYMBOLICATION,
+    normalize_batch: FAILED_NORMALIZATION,
+    set_frames_platform_batch: FAILED_NORMALIZATION,
+    apply_stacktrace_rules_batch: FAILED_STACK_TRACE_RULES,
+    attach_metrics_dsn_batch: FAILED_METRICS_DSN,
+}
+
+
+def failure_reason(stage: Stage, ctx: StageContext) -> str:
+    if stage is run_vroom_stage:
+        return FAILED_VROOM_INSERTION if ctx.config.vroom.mode == "http" else FAILED_VROOMRS_PROCESSING
+    return _REASONS.get(stage, FAILED_STAGE)
 
 
 def run_stages(works: list[ProfileWork], ctx: StageContext) -> None:
     """Run every stage over the profiles that are still alive; a failed profile leaves the batch."""
-    for stage, reason in STAGES:
+    for stage in STAGES:
         remaining = live(works)
         if not remaining:
             return
-        run_fenced(stage, remaining, ctx, reason(ctx))
+        run_fenced(stage, remaining, ctx, failure_reason(stage, ctx))
 
 
 def run_fenced(stage: Stage, works: list[ProfileWork], ctx: StageContext, reason: str) -> None:
     """The stage over the batch; if it raises, once more per profile, failing only those that raise."""
     try:
         stage(works, ctx)
-    except Exception:
+    except FATAL:
+        raise
+    except BaseException:
         for work in live(works):
             try:
                 stage([work], ctx)
-            except Exception as error:
+            except FATAL:
+                raise
+            except BaseException as error:
                 work.fail(reason, describe_error(error), unexpected=True)

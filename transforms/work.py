@@ -28,11 +28,11 @@ OUTCOME_REASONS = frozenset(
 )
 # Steps where Sentry has no failure outcome (an exception there ends its task without one): a profile that
 # fails in one is quarantined with this reason as error kind and gets no outcome.
-FAILED_FRAME_PLATFORM = "failed_frame_platform"
 FAILED_STACK_TRACE_RULES = "failed_stack_trace_rules"
 FAILED_METRICS_DSN = "failed_metrics_dsn"
 FAILED_OUTCOMES = "failed_outcomes"
 FAILED_ROWS = "failed_rows"
+FAILED_STAGE = "failed_stage"  # a stage the job does not name (one added without a reason)
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,11 @@ class Failure:
     message: str
     # Raised where no stage expected it (caught by the fence around each profile), not a stage's own verdict.
     unexpected: bool = False
+
+
+# What ends a process, never a profile's doing; anything else raised while processing one profile (a Rust
+# panic of a native extension included, which is no `Exception`) fails that profile.
+FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 def describe_error(error: BaseException) -> str:
