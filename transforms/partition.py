@@ -12,7 +12,7 @@ Arrow encoding raise fails that message alone, which goes to quarantine marked `
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -72,7 +72,7 @@ def _units(objects: Iterable[InputObject], ctx: StageContext) -> Iterator[Unit]:
             elif isinstance(opened, Dropped):
                 yield Unit([("dropped", {"source_path": opened.source.path, "source_offset": opened.source.offset})])
             else:
-                yield Unit(list(_quarantine_rows(opened, ctx)), _unidentified(opened))
+                yield _quarantine_unit(opened, ctx)
     if batch:
         yield from _finish_batch(batch, ctx)
 
@@ -100,6 +100,18 @@ def _open(record: Any, ctx: StageContext) -> ProfileWork | BadInput | Dropped:
         raise
     except BaseException as error:
         return BadInput(record.source, UNREADABLE_MESSAGE, describe_error(error), record.raw, unexpected=True)
+
+
+def _quarantine_unit(bad: BadInput, ctx: StageContext) -> Unit:
+    """The rows of a bad input; if even they cannot be built, its quarantine row without what was read."""
+    fallback = _unidentified(bad)
+    try:
+        return Unit(list(_quarantine_rows(bad, ctx)), fallback)
+    except FATAL:
+        raise
+    except BaseException as error:
+        stand_in = replace(fallback, message=f"{bad.message}; {describe_error(error)}", unexpected=True)
+        return Unit(list(_quarantine_rows(stand_in, ctx)))
 
 
 def _unidentified(bad: BadInput) -> BadInput:
@@ -155,8 +167,7 @@ def _finish_batch(batch: list[ProfileWork], ctx: StageContext) -> Iterator[Unit]
             except _StepFailed as failed:
                 work.fail(failed.reason, describe_error(failed.error), unexpected=True)
         if work.failure is not None:
-            failed_input = _failed_input(work)
-            yield Unit(list(_quarantine_rows(failed_input, ctx)), _unidentified(failed_input))
+            yield _quarantine_unit(_failed_input(work), ctx)
         else:
             yield Unit(rows, _failed_input(work, FAILED_ROWS))
 

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from transforms import storage
+from transforms import crash_points, storage
 from transforms.config import JobConfig
 from transforms.context import StageContext
 from transforms.partition import staged_batches
@@ -51,6 +51,19 @@ def path_exists(spark: SparkSession, uri: str) -> bool:
 def delete_path(spark: SparkSession, uri: str) -> None:
     path, filesystem = _hadoop_path(spark, uri)
     filesystem.delete(path, True)
+
+
+def delete_stale_staging(spark: SparkSession, warehouse: str, day: date) -> list[str]:
+    """Delete the day's staging directories that dead runs left behind; returns their URIs.
+
+    Called while holding the day's lock, so no live run is staging the day.
+    """
+    pattern, filesystem = _hadoop_path(spark, f"{warehouse.rstrip('/')}/_staging/run_id=*/dt={day.isoformat()}")
+    found = filesystem.globStatus(pattern) or []
+    deleted = [str(status.getPath()) for status in found]
+    for status in found:
+        filesystem.delete(status.getPath(), True)
+    return deleted
 
 
 def list_objects(spark: SparkSession, day_uri: str) -> DataFrame:
@@ -135,9 +148,12 @@ def publish_day(
             rows.write.format("delta")
             .mode("overwrite")
             .option("replaceWhere", f"dt = DATE'{day.isoformat()}'")
+            # A table written before a column was added (e.g. `quarantine.unexpected`) takes the new column.
+            .option("mergeSchema", "true")
             .partitionBy("dt")
             .save(table_uri(warehouse, table))
         )
+        crash_points.reach(f"published:{table}")
 
     with ThreadPoolExecutor(max_workers=len(TABLES)) as pool:
         writes = []
