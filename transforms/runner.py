@@ -26,7 +26,7 @@ from transforms.config import JobConfig
 from transforms.day_lock import DayLock, DayRefused
 from transforms.reference import ReferenceData
 from transforms.spark_job import (
-    delete_path,
+    delete_staging,
     delete_stale_staging,
     input_day_uri,
     most_common_unexpected,
@@ -218,7 +218,7 @@ def process_day(
             raise _too_many_unexpected(counts, config.max_unexpected_failure_share, most_common)
         publish_day(spark, config.warehouse, staging_uri, day, lambda table: progress(f"{day}: publishing {table}"))
     finally:
-        delete_path(spark, staging_uri)
+        delete_staging(spark, staging_uri)
     return counts
 
 
