@@ -296,8 +296,7 @@ class _NativeBatch:
 
 _UNRESOLVED = object()
 
-# Keys of a request frame whose answer frames can be copies of the shared answer's: its address, and
-# the keys Symbolicator does not echo.
+# Keys of a request frame whose answer frames can be copies of the shared answer's.
 _ADDRESS_ONLY = frozenset(("instruction_addr", *NOT_ECHOED))
 
 
@@ -331,9 +330,11 @@ def _stacktrace_answer(
 ) -> tuple[list[Body], IndexMap]:
     """One stacktrace's answer frames, and where each request frame went among them.
 
-    An answer frame holds the request frame's keys, then `original_index` and `package`, then the shared
-    answer's. For a request frame of nothing but its address (the common case), that is a copy of the
-    shared answer laid out in this order beforehand, with the profile's own values set.
+    As Symbolicator lays them out: `status`, `original_index`, the request frame's keys, `package`, then
+    what the lookup found. A frame that was not looked up (or found nothing) echoes the request frame
+    whole; a found one drops its `addr_mode` (its addresses are absolute). For a request frame of nothing
+    but its address and adjust flag (the common case), the answer is a copy of the shared answer laid out
+    in this order beforehand, with the profile's own values set.
     """
     frames_out: list[Body] = []
     append = frames_out.append
@@ -342,70 +343,78 @@ def _stacktrace_answer(
     for index, (frame, (key, module_index)) in enumerate(zip(frames, row, strict=True)):
         if module_index is None:
             positions[index] = [len(frames_out)]
-            append(_without_not_echoed({**frame, "original_index": index, "status": key}, frame))
+            append({"status": key, "original_index": index, **frame})
             continue
         package = packages[module_index]
         if package is None:
             package = loads.meet(module_index, key)
         if key.__class__ is str:  # `missing`: no lookup
             positions[index] = [len(frames_out)]
-            append(_without_not_echoed({**frame, "original_index": index, **package, "status": key}, frame))
+            append({"status": key, "original_index": index, **frame, **package})
             continue
-        located_frames = results[key]
         delta = deltas[module_index]
         these = positions[index] = []
         address_only = frame.keys() <= _ADDRESS_ONLY
-        for located in located_frames:
-            laid_out = (located.packaged if package else located.unpackaged) if address_only else None
-            if laid_out is None:
-                answer = _without_not_echoed({**frame, "original_index": index, **package, **located.template}, frame)
-            else:
-                answer = laid_out.copy()
+        adjust = frame.get("adjust_instruction_addr")
+        for located in results[key]:
+            these.append(len(frames_out))
+            if located.echo:
+                append({"status": located.status, "original_index": index, **frame, **package})
+                continue
+            if address_only:
+                answer = located.laid_out("adjust_instruction_addr" in frame, bool(package)).copy()
                 answer["original_index"] = index
+                if adjust is not None:
+                    answer["adjust_instruction_addr"] = adjust
                 if package:
                     answer["package"] = package["package"]
-            if delta:
-                for field, addr in located.addresses:
-                    answer[field] = hex(addr + delta)
-            these.append(len(frames_out))
+            else:
+                answer = {"status": located.status, "original_index": index}
+                answer.update((k, v) for k, v in frame.items() if k != "addr_mode")
+                answer.update(package)
+                answer.update(located.template)
+            for field, addr in located.addresses:
+                answer[field] = hex(addr + delta)
             append(answer)
     return frames_out, positions
-
-
-def _without_not_echoed(answer: Body, frame: Body) -> Body:
-    """The answer frame without the request frame's keys that Symbolicator does not echo."""
-    if "addr_mode" in frame or "adjust_instruction_addr" in frame:
-        for key in NOT_ECHOED:
-            answer.pop(key, None)
-    return answer
 
 
 class _Located:
     """One answer frame of the shared request, to be moved to where a profile loaded the module.
 
-    `template` holds its keys but the request's own (`original_index`, `package`) and the address mode
-    of the shared request's `rel:N` frame (a profile's answer frames are `abs`, like Sentry's requests);
-    `addresses` the addresses in it that move with the load address.
-    `packaged` and `unpackaged` are the answer frame of a request frame of nothing but its address, laid
-    out in advance (with and without `package`); None when the answer has no address of its own.
+    `echo`: the frame was not looked up or found nothing, so the profile's answer echoes its own frame.
+    `template` holds what the lookup found (the answer's keys but those of the request and `package`);
+    `addresses` the addresses in it that move with the load address. `laid_out` gives the answer frame of
+    a request frame of nothing but its address (and adjust flag), laid out once per shape.
     """
 
-    __slots__ = ("addresses", "packaged", "template", "unpackaged")
+    __slots__ = ("_laid_out", "addresses", "echo", "status", "template")
 
-    _NOT_KEPT = ("original_index", "package", *NOT_ECHOED)
+    _NOT_KEPT = frozenset(("status", "original_index", "package", *NOT_ECHOED))
 
     def __init__(self, result: Body) -> None:
+        self.status = result.get("status")
+        self.echo = self.status != "symbolicated"
         self.template = {k: v for k, v in result.items() if k not in self._NOT_KEPT}
         self.addresses: list[tuple[str, int]] = []
         for key in ("instruction_addr", "sym_addr"):
             addr = parse_addr(result.get(key))
             if addr is not None:
                 self.addresses.append((key, addr))
-                self.template[key] = hex(addr)
-        self.packaged = self.unpackaged = None
-        if "instruction_addr" in self.template:
-            self.unpackaged = {"instruction_addr": None, "original_index": None, **self.template}
-            self.packaged = {"instruction_addr": None, "original_index": None, "package": None, **self.template}
+        self._laid_out: dict[tuple[bool, bool], Body] = {}
+
+    def laid_out(self, adjust: bool, packaged: bool) -> Body:
+        shape = (adjust, packaged)
+        found = self._laid_out.get(shape)
+        if found is None:
+            found = {"status": self.status, "original_index": None, "instruction_addr": None}
+            if adjust:
+                found["adjust_instruction_addr"] = None
+            if packaged:
+                found["package"] = None
+            found.update(self.template)
+            self._laid_out[shape] = found
+        return found
 
 
 def _module_identity(module: Body) -> tuple[Any, ...] | None:

@@ -16,7 +16,6 @@ import symbolic
 
 from transforms import storage, symbol_store
 from transforms.symbolication.addresses import (
-    NOT_ECHOED,
     InvalidRequest,
     ModuleRanges,
     adjustments,
@@ -29,6 +28,8 @@ from transforms.worker_cache import BoundedCache
 
 # symcache's "no symbol address" marker for inlined functions.
 _NO_SYM_ADDR = 0xFFFFFFFF
+# Module types Symbolicator reads; others are answered as `unknown`.
+_OBJECT_TYPES = frozenset(("elf", "macho", "pe", "pe_dotnet", "wasm", "sourcemap", "unknown"))
 # Cached lookups per debug file (a few hundred bytes each); past this the cache starts over.
 _LOOKUPS_PER_FILE = 200_000
 
@@ -37,11 +38,13 @@ _LOOKUPS_PER_FILE = 200_000
 class Location:
     """A function at an address (inlined ones come first in a lookup's answer).
 
-    `sym_addr` is relative to the image; `keys` are what it adds to an answer frame after `sym_addr`.
+    An answer frame holds `head`, then `sym_addr` (relative to the image; None for an inlined function,
+    which Symbolicator gives none), then `tail`.
     """
 
-    sym_addr: int
-    keys: dict[str, Any]
+    sym_addr: int | None
+    head: dict[str, Any]
+    tail: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -66,21 +69,19 @@ class DebugFile:
 
 
 def _locations(found: list[Any]) -> tuple[Location, ...]:
-    if not found:
-        return ()
-    outer_sym_addr = found[-1].sym_addr
     locations = []
     for location in found:
-        keys: dict[str, Any] = {"symbol": location.symbol, "function": demangle_name(location.symbol)}
+        head: dict[str, Any] = {}
         if location.lang and location.lang != "unknown":
-            keys["lang"] = location.lang
+            head["lang"] = location.lang
+        head["symbol"] = location.symbol
+        tail: dict[str, Any] = {"function": demangle_name(location.symbol)}
         if location.full_path:
-            keys["abs_path"] = location.full_path
-            keys["filename"] = location.full_path.replace("\\", "/").rsplit("/", 1)[-1]
-        if location.line:
-            keys["lineno"] = location.line
-        sym_addr = location.sym_addr if location.sym_addr < _NO_SYM_ADDR else outer_sym_addr
-        locations.append(Location(sym_addr, keys))
+            tail["filename"] = location.full_path.replace("\\", "/").rsplit("/", 1)[-1]
+            tail["abs_path"] = location.full_path
+        tail["lineno"] = location.line
+        sym_addr = location.sym_addr if location.sym_addr < _NO_SYM_ADDR else None
+        locations.append(Location(sym_addr, head, tail))
     return tuple(locations)
 
 
@@ -130,50 +131,65 @@ class EmbeddedBackend:
         ranges: ModuleRanges,
         used: dict[int, DebugFile],
     ) -> list[Body]:
-        base = {key: value for key, value in frame.items() if key not in NOT_ECHOED}
-        base["original_index"] = index
+        # Frames that are not looked up come back as they were sent, addr_mode included.
+        echoed = {"status": "unknown_image", "original_index": index, **frame}
         located = resolve_frame(frame, modules, ranges)
         if located is None:
-            return [{**base, "status": "unknown_image"}]
+            return [echoed]
         module_index, relative = located
         module = modules[module_index]
         debug_file = used.get(module_index)
         if debug_file is None:
             debug_file = used[module_index] = self.debug_file(module)
+        if module.get("code_file"):
+            echoed["package"] = module["code_file"]
+        if debug_file.symcache is None:
+            echoed["status"] = debug_file.status
+            return [echoed]
         image_addr = parse_addr(module.get("image_addr")) or 0
         lookup = relative
         # Symbolicator only steps back from return addresses when it knows where the image was loaded.
         if adjust and image_addr:
             arch = debug_file.arch or module.get("arch") or "unknown"
             lookup = symbolic.find_best_instruction(image_addr + relative, arch) - image_addr
-        base["instruction_addr"] = hex(image_addr + lookup)
-        if module.get("code_file"):
-            base["package"] = module["code_file"]
-        if debug_file.symcache is None:
-            return [{**base, "status": debug_file.status}]
         locations = debug_file.lookup(lookup) if lookup >= 0 else ()
         if not locations:
-            return [{**base, "status": "missing_symbol"}]
-        return [
-            {**base, "status": "symbolicated", "sym_addr": hex(image_addr + location.sym_addr), **location.keys}
-            for location in locations
-        ]
+            echoed["status"] = "missing_symbol"
+            return [echoed]
+        base = {"status": "symbolicated", "original_index": index}
+        base.update((key, value) for key, value in frame.items() if key != "addr_mode")
+        base["instruction_addr"] = hex(image_addr + lookup)
+        if "package" in echoed:
+            base["package"] = echoed["package"]
+        answers = []
+        for location in locations:
+            answer = {**base, **location.head}
+            if location.sym_addr is not None:
+                answer["sym_addr"] = hex(image_addr + location.sym_addr)
+            answer.update(location.tail)
+            answers.append(answer)
+        return answers
 
     def _module_answer(self, index: int, module: Body, used: dict[int, DebugFile]) -> Body:
-        answer = dict(module)
         if index not in used:
-            answer["debug_status"] = "unused"
-            return answer
+            return {**module, "debug_status": "unused"}
         debug_file = used[index]
-        answer["debug_status"] = debug_file.status
-        if debug_file.arch:
-            answer["arch"] = debug_file.arch
-        answer["features"] = {
-            "has_debug_info": "debug" in debug_file.features,
-            "has_unwind_info": "unwind" in debug_file.features,
-            "has_symbols": "symtab" in debug_file.features,
-            "has_sources": "sources" in debug_file.features,
+        answer: Body = {
+            "debug_status": debug_file.status,
+            "features": {
+                "has_debug_info": "debug" in debug_file.features,
+                "has_unwind_info": "unwind" in debug_file.features,
+                "has_symbols": "symtab" in debug_file.features,
+                "has_sources": "sources" in debug_file.features,
+            },
+            # Without a debug file Symbolicator knows no architecture, whatever the request says.
+            "arch": debug_file.arch or "unknown",
         }
+        answer.update(module)
+        answer["arch"] = debug_file.arch or "unknown"
+        # Module types Symbolicator does not know (`symbolic`, ...) come back as `unknown`.
+        if answer.get("type") not in _OBJECT_TYPES:
+            answer["type"] = "unknown"
         return answer
 
     def debug_file(self, module: Body) -> DebugFile:

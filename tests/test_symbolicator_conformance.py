@@ -1,0 +1,37 @@
+"""The embedded backend against recordings of a real Symbolicator 25.11.1 (tests/data/symbolicator-25.11.1).
+
+Every recorded request is replayed into the embedded backend over the store the recordings were made
+with, and its answer compared with the recorded one frame by frame, field by field. The keys only the
+real service gives (see tests/README.md) are left out of the comparison.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers.conformance import conformance_store, exchanges, replay
+
+from transforms.symbolication.embedded import EmbeddedBackend
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return conformance_store(Path(tmp_path_factory.mktemp("conformance")))
+
+
+@pytest.fixture(scope="module")
+def backend(store: str) -> EmbeddedBackend:
+    return EmbeddedBackend(store, 64, 1 << 30)
+
+
+def recorded(endpoint: str) -> list[Any]:
+    return [pytest.param(name, exchange, id=name) for name, exchange in exchanges(endpoint)]
+
+
+@pytest.mark.parametrize(("name", "exchange"), recorded("/symbolicate"))
+def test_native_answer_is_the_recorded_one(name: str, exchange: dict[str, Any], backend: Any, store: str) -> None:
+    comparison = replay(backend, store, name, exchange)
+    assert comparison.differences == []
+    assert comparison.frames > 0 and comparison.equal == comparison.frames
