@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from servers.conformance import conformance_store, exchanges, replay
 
-from transforms.symbolication.embedded import EmbeddedBackend
+from transforms.symbolication.embedded import EmbeddedBackend, js_module
 
 
 @pytest.fixture(scope="module")
@@ -35,3 +35,24 @@ def test_native_answer_is_the_recorded_one(name: str, exchange: dict[str, Any], 
     comparison = replay(backend, store, name, exchange)
     assert comparison.differences == []
     assert comparison.frames > 0 and comparison.equal == comparison.frames
+
+
+@pytest.mark.parametrize(("name", "exchange"), recorded("/symbolicate-js"))
+def test_js_answer_is_the_recorded_one(name: str, exchange: dict[str, Any], backend: Any, store: str) -> None:
+    comparison = replay(backend, store, name, exchange)
+    assert comparison.differences == []
+    assert comparison.frames > 0 and comparison.equal == comparison.frames
+
+
+@pytest.mark.parametrize(
+    ("abs_path", "module"),
+    [
+        ("app:///file1.js", "file1"),
+        ("https://cdn.example/static/js/app.min.js", "app"),
+        ("https://cdn.example/assets/v1.2.3/vendor/lib.js?x=1", "assets/v1.2.3/vendor/lib"),
+        ("/build/0123456789abcdef0123456789abcdef/src/main.js", "src/main"),
+        ("app:///bundle-1a2b3c4d5e.js", "bundle"),
+    ],
+)
+def test_js_module_from_the_path(abs_path: str, module: str) -> None:
+    assert js_module(abs_path) == module

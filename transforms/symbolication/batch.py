@@ -27,6 +27,7 @@ from transforms.symbolication.addresses import (
     resolve_frame,
 )
 from transforms.symbolication.backend import Body, SymbolicationBackend
+from transforms.symbolication.embedded import sorted_js_errors
 from transforms.symbolication.profile import IndexMap, PassRequest, ProfileSymbolication
 
 # One profile's answer to its request, and the `frame_index_map` of its first stacktrace when known.
@@ -473,7 +474,7 @@ class _JsBatch:
             answered = (response.get("stacktraces") or [{}])[0].get("frames") or []
             for key, frame in zip(chunk, answered, strict=False):
                 results[key] = frame
-            errors.extend(response.get("errors") or [])
+            errors.extend(error for error in response.get("errors") or [] if error not in errors)
         return [(self._profile_answer(body, results, failures, errors), None) for body in self.bodies]
 
     def _profile_answer(
@@ -484,19 +485,29 @@ class _JsBatch:
         errors: list[Body],
     ) -> Body | None:
         stacktraces = []
-        paths = set()
+        raw_stacktraces = []
+        keys = set()
         for stacktrace in body["stacktraces"]:
             frames_out = []
             for frame in stacktrace["frames"]:
                 key = self._key(frame)
                 if key in failures:
                     return failures[key]
-                paths.add(frame.get("abs_path"))
+                keys.add(key)
                 frames_out.append({**frame, **results.get(key, {})})
             stacktraces.append({"frames": frames_out})
-        return {
-            "status": "completed",
-            "stacktraces": stacktraces,
-            "raw_stacktraces": body["stacktraces"],
-            "errors": [error for error in errors if error.get("abs_path") in paths],
-        }
+            raw_stacktraces.append(
+                {"frames": [{**frame, "data": {"symbolicated": False}} for frame in stacktrace["frames"]]}
+            )
+        answer: Body = {"status": "completed", "stacktraces": stacktraces, "raw_stacktraces": raw_stacktraces}
+        own_errors = [error for error in errors if _error_of(error, keys)]
+        if own_errors:
+            answer["errors"] = sorted_js_errors(own_errors)
+        return answer
+
+
+def _error_of(error: Body, keys: set[tuple[Any, ...]]) -> bool:
+    """Whether a JS error of the shared answer concerns frames of this profile (a file, or one place in it)."""
+    if "line" in error:
+        return any(key[0] == error.get("abs_path") and key[1] == error["line"] for key in keys)
+    return any(key[0] == error.get("abs_path") for key in keys)

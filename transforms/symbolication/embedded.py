@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,8 +90,9 @@ def _locations(found: list[Any]) -> tuple[Location, ...]:
 class SourceMap:
     status: str  # found | missing | malformed
     cache: symbolic.SourceMapCache | None = None
-    sourcemap_uri: str = ""
+    sourcemap_name: str = ""  # the map's URL relative to the bundle's
     resolved_with: str = ""
+    artifact_id: str = ""  # the map's id in the symbol store's artifact lookup (`jobs/serve_symbol_store.py`)
 
 
 class EmbeddedBackend:
@@ -231,51 +233,49 @@ class EmbeddedBackend:
         release, dist = request.get("release"), request.get("dist")
         errors: list[Body] = []
         stacktraces = []
+        raw_stacktraces = []
         for stacktrace in request.get("stacktraces") or []:
-            frames = [
-                self._js_frame(frame, code_files, release, dist, errors) for frame in stacktrace.get("frames") or []
-            ]
-            stacktraces.append({"frames": frames})
-        return {
-            "status": "completed",
-            "stacktraces": stacktraces,
-            "raw_stacktraces": request.get("stacktraces") or [],
-            "errors": errors,
-        }
+            frames = stacktrace.get("frames") or []
+            stacktraces.append(
+                {"frames": [self._js_frame(frame, code_files, release, dist, errors) for frame in frames]}
+            )
+            raw_stacktraces.append({"frames": [{**frame, "data": {"symbolicated": False}} for frame in frames]})
+        answer: Body = {"status": "completed", "stacktraces": stacktraces, "raw_stacktraces": raw_stacktraces}
+        if errors:
+            answer["errors"] = sorted_js_errors(errors)
+        return answer
 
     def _js_frame(self, frame: Body, code_files: dict[Any, Any], release: Any, dist: Any, errors: list[Body]) -> Body:
+        unresolved = {**frame, "data": {"symbolicated": False}}
         abs_path, lineno = frame.get("abs_path"), frame.get("lineno")
         if not isinstance(abs_path, str) or not isinstance(lineno, int) or lineno < 1:
-            return dict(frame)
+            return unresolved
         source_map = self.source_map(abs_path, code_files.get(abs_path), release, dist)
         if source_map.cache is None:
             error_type = "missing_source" if source_map.status == "missing" else "malformed_sourcemap"
-            error = {"abs_path": abs_path, "type": error_type}
-            if error not in errors:
-                errors.append(error)
-            return dict(frame)
+            _add_error(errors, {"abs_path": abs_path, "type": error_type})
+            return unresolved
         colno = frame.get("colno")
-        token = source_map.cache.lookup(lineno, colno if isinstance(colno, int) and colno > 0 else 1, 0)
+        column = colno if isinstance(colno, int) and colno > 0 else 1
+        token = source_map.cache.lookup(lineno, column, 0)
         if token is None or not token.src:
-            error = {"abs_path": abs_path, "type": "invalid_location"}
-            if error not in errors:
-                errors.append(error)
-            return dict(frame)
-        resolved_path = _join_url(abs_path, token.src)
-        answer = {
-            **frame,
-            "abs_path": resolved_path,
-            "filename": _url_filename(resolved_path),
-            "lineno": token.line,
-            "colno": token.col,
-            "data": {
-                "sourcemap": source_map.sourcemap_uri,
-                "resolved_with": source_map.resolved_with,
-                "symbolicated": True,
-            },
-        }
+            _add_error(errors, {"abs_path": abs_path, "type": "invalid_location", "line": lineno, "col": column})
+            return unresolved
+        sourcemap_url = _join_url(abs_path, source_map.sourcemap_name)
+        resolved_path = _join_url(sourcemap_url, token.src)
+        answer = {**frame}
         if token.function_name:
             answer["function"] = token.function_name
+        answer["filename"] = _url_filename(resolved_path)
+        if "module" not in frame and "/node_modules/" not in resolved_path:
+            answer["module"] = js_module(resolved_path)
+        answer.update(abs_path=resolved_path, lineno=token.line, colno=token.col)
+        answer["data"] = {
+            "sourcemap": sourcemap_url,
+            "sourcemap_origin": {"individual_file": f"sentry://project_debug_file/{source_map.artifact_id}"},
+            "resolved_with": source_map.resolved_with,
+            "symbolicated": True,
+        }
         return answer
 
     def source_map(self, abs_path: str, debug_id: Any, release: Any, dist: Any) -> SourceMap:
@@ -285,18 +285,22 @@ class EmbeddedBackend:
         with contextlib.suppress(symbol_store.UnsafeIdentifier):
             if isinstance(debug_id, str):
                 source_uri = symbol_store.object_uri(self.store, debug_id, "minified_source")
-                locations.append((source_uri, symbol_store.object_uri(self.store, debug_id, "sourcemap"), "debug-id"))
+                map_uri = symbol_store.object_uri(self.store, debug_id, "sourcemap")
+                artifact = symbol_store.debug_id_artifact_id(debug_id, "sourcemap")
+                locations.append((source_uri, map_uri, "debug-id", artifact))
         with contextlib.suppress(symbol_store.UnsafeIdentifier):
             if isinstance(release, str) and release:
                 dist_name = dist if isinstance(dist, str) else None
                 source_uri = symbol_store.release_artifact_uri(self.store, release, dist_name, abs_path)
-                locations.append((source_uri, f"{source_uri}.map", "release"))
+                path = symbol_store.release_artifact_path(abs_path) + ".map"
+                artifact = symbol_store.release_artifact_id(release, dist_name, path)
+                locations.append((source_uri, f"{source_uri}.map", "release", artifact))
         return self.cache.get(("js", tuple(locations)), lambda: self._load_source_map(locations))
 
     @staticmethod
-    def _load_source_map(locations: list[tuple[str, str, str]]) -> tuple[SourceMap, int]:
+    def _load_source_map(locations: list[tuple[str, str, str, str]]) -> tuple[SourceMap, int]:
         status = "missing"
-        for source_uri, map_uri, resolved_with in locations:
+        for source_uri, map_uri, resolved_with, artifact in locations:
             if not (storage.exists(source_uri) and storage.exists(map_uri)):
                 continue
             source, sourcemap = storage.read_bytes(source_uri), storage.read_bytes(map_uri)
@@ -305,7 +309,8 @@ class EmbeddedBackend:
             except symbolic.SymbolicError:
                 status = "malformed"
                 continue
-            return SourceMap("found", cache, map_uri, resolved_with), len(source) + len(sourcemap)
+            name = _source_mapping_url(source) or map_uri.rsplit("/", 1)[-1]
+            return SourceMap("found", cache, name, resolved_with, artifact), len(source) + len(sourcemap)
         return SourceMap(status), 0
 
     # --- JVM ----------------------------------------------------------------------------------
@@ -342,7 +347,7 @@ def _normalized(identifier: Any) -> str | None:
 
 
 def _join_url(base: str, source: str) -> str:
-    """A source map's `sources` entry relative to the bundle's URL."""
+    """A URL relative to `base` (a source map's `sources` entry, a bundle's `sourceMappingURL`)."""
     if "://" in source or source.startswith("/"):
         return source
     return base[: base.rfind("/") + 1] + source if "/" in base else source
@@ -354,3 +359,68 @@ def _url_filename(url: str) -> str:
     if "://" in url:
         path = path.split("/", 1)[1] if "/" in path else path
     return path.lstrip("/") or os.path.basename(url)
+
+
+_SOURCE_MAPPING_URL = re.compile(rb"//[#@] ?sourceMappingURL=(\S+)\s*$")
+
+
+def _source_mapping_url(source: bytes) -> str | None:
+    """The `//# sourceMappingURL=` of a bundle's last lines, unless it is an inline `data:` map."""
+    match = _SOURCE_MAPPING_URL.search(source[-4096:])
+    if match is None or match.group(1).startswith(b"data:"):
+        return None
+    return match.group(1).decode("utf-8", errors="replace")
+
+
+# Path segments that say nothing of the module: leading slashes, common folders, versions, hashes.
+_MODULE_PREFIX = re.compile(
+    r"^(?:/|(?:(?:java)?scripts?|js|build|static|node_modules|bower_components|[_.~].*?|v?(?:\d+\.)*\d+"
+    r"|[a-f0-9]{7,8}|[a-f0-9]{32}|[a-f0-9]{40})/)+",
+    re.IGNORECASE,
+)
+_COMMITISH_SUFFIX = re.compile(r"[-.][a-f0-9]{7,}$", re.IGNORECASE)
+_HASH_SEGMENT = re.compile(r"^(?:[a-f0-9]{32}|[a-f0-9]{40})$", re.IGNORECASE)
+
+
+def js_module(abs_path: str) -> str:
+    """The module name of a JavaScript file: its path without host, extension, common folders, versions.
+
+    `app:///file1.js` ⇒ `file1`; `https://cdn.example/static/js/app.min.js` ⇒ `app`; what follows a
+    content hash segment is kept as it is.
+    """
+    path = abs_path
+    if "://" in path:
+        rest = path.split("://", 1)[1]
+        path = rest[rest.find("/") :] if "/" in rest else ""
+    path = re.split(r"[#?]", path, maxsplit=1)[0]
+    stem, dot, extension = path.rpartition(".")
+    if dot and "/" not in extension:
+        path = stem
+    path = path.removesuffix(".min")
+    segments = path.split("/")
+    for position, segment in enumerate(segments):
+        if _HASH_SEGMENT.match(segment):
+            return "/".join(segments[position + 1 :])
+    return _COMMITISH_SUFFIX.sub("", _MODULE_PREFIX.sub("", path))
+
+
+# Symbolicator's order of JS error kinds, after the path.
+_JS_ERROR_ORDER = {"invalid_location": 0, "missing_source": 1, "malformed_sourcemap": 2}
+
+
+def _add_error(errors: list[Body], error: Body) -> None:
+    if error not in errors:
+        errors.append(error)
+
+
+def sorted_js_errors(errors: list[Body]) -> list[Body]:
+    """JS errors in the order Symbolicator lists them: by file, then kind, then place."""
+    return sorted(
+        errors,
+        key=lambda error: (
+            str(error.get("abs_path")),
+            _JS_ERROR_ORDER.get(error.get("type"), len(_JS_ERROR_ORDER)),
+            error.get("line") or 0,
+            error.get("col") or 0,
+        ),
+    )
