@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from servers.conformance import conformance_store, exchanges, replay
 
+from transforms.deobfuscation.mappings import Method, method_lines
 from transforms.symbolication.embedded import EmbeddedBackend, js_module
 
 
@@ -56,3 +57,28 @@ def test_js_answer_is_the_recorded_one(name: str, exchange: dict[str, Any], back
 )
 def test_js_module_from_the_path(abs_path: str, module: str) -> None:
     assert js_module(abs_path) == module
+
+
+@pytest.mark.parametrize(("name", "exchange"), recorded("/symbolicate-jvm"))
+def test_jvm_answer_is_the_recorded_one(name: str, exchange: dict[str, Any], backend: Any, store: str) -> None:
+    comparison = replay(backend, store, name, exchange)
+    assert comparison.differences == []
+    assert comparison.frames > 0 and comparison.equal == comparison.frames
+
+
+def test_methods_without_line_range_in_file_order() -> None:
+    mapping = [
+        "a.Outer -> a.b:",
+        "    int field -> a",
+        "    void first() -> a",
+        "    12:14:void ranged(int):30:32 -> a",
+        "    void last(java.lang.String) -> a",
+        "    20:21:void other() -> b",
+    ]
+    assert method_lines(mapping) == {
+        ("a.b", "a"): (
+            Method("a.Outer", "first", False),
+            Method("a.Outer", "ranged", True),
+            Method("a.Outer", "last", False),
+        )
+    }
