@@ -64,10 +64,14 @@ def release_artifact_path(abs_path: str) -> str:
     return "/".join(segments)
 
 
+def release_uri(store: str, release: str, dist: str | None) -> str:
+    """`<store>/releases/<release>/<dist or _>`: the files of one release and dist."""
+    return join(store, "releases", _safe_segment(release, "release"), _safe_segment(dist or "_", "dist"))
+
+
 def release_artifact_uri(store: str, release: str, dist: str | None, abs_path: str) -> str:
     """`releases/<release>/<dist or _>/<abs_path without scheme and leading slashes>`."""
-    release_dir = join(store, "releases", _safe_segment(release, "release"), _safe_segment(dist or "_", "dist"))
-    return join(release_dir, *release_artifact_path(abs_path).split("/"))
+    return join(release_uri(store, release, dist), *release_artifact_path(abs_path).split("/"))
 
 
 def release_artifact_id(release: str, dist: str | None, path: str) -> str:
