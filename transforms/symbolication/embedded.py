@@ -187,8 +187,7 @@ class EmbeddedBackend:
             # Without a debug file Symbolicator knows no architecture, whatever the request says.
             "arch": debug_file.arch or "unknown",
         }
-        answer.update(module)
-        answer["arch"] = debug_file.arch or "unknown"
+        answer.update((key, value) for key, value in module.items() if key != "arch")
         # Module types Symbolicator does not know (`symbolic`, ...) come back as `unknown`.
         if answer.get("type") not in _OBJECT_TYPES:
             answer["type"] = "unknown"
