@@ -357,15 +357,16 @@ def _stacktrace_answer(
         these = positions[index] = []
         address_only = frame.keys() <= _ADDRESS_ONLY
         adjust = frame.get("adjust_instruction_addr")
+        shape = ("adjust_instruction_addr" in frame, bool(package))
         for located in results[key]:
             these.append(len(frames_out))
             if located.echo:
                 append({"status": located.status, "original_index": index, **frame, **package})
                 continue
             if address_only:
-                answer = located.laid_out("adjust_instruction_addr" in frame, bool(package)).copy()
+                answer = (located.shapes.get(shape) or located.lay_out(shape)).copy()
                 answer["original_index"] = index
-                if adjust is not None:
+                if shape[0]:
                     answer["adjust_instruction_addr"] = adjust
                 if package:
                     answer["package"] = package["package"]
@@ -374,8 +375,9 @@ def _stacktrace_answer(
                 answer.update((k, v) for k, v in frame.items() if k != "addr_mode")
                 answer.update(package)
                 answer.update(located.template)
-            for field, addr in located.addresses:
-                answer[field] = hex(addr + delta)
+            if delta:
+                for field, addr in located.addresses:
+                    answer[field] = hex(addr + delta)
             append(answer)
     return frames_out, positions
 
@@ -385,11 +387,11 @@ class _Located:
 
     `echo`: the frame was not looked up or found nothing, so the profile's answer echoes its own frame.
     `template` holds what the lookup found (the answer's keys but those of the request and `package`);
-    `addresses` the addresses in it that move with the load address. `laid_out` gives the answer frame of
-    a request frame of nothing but its address (and adjust flag), laid out once per shape.
+    `addresses` the addresses in it that move with the load address. `shapes` holds the answer frame of a
+    request frame of nothing but its address (and adjust flag), laid out once per shape (`lay_out`).
     """
 
-    __slots__ = ("_laid_out", "addresses", "echo", "status", "template")
+    __slots__ = ("addresses", "echo", "shapes", "status", "template")
 
     _NOT_KEPT = frozenset(("status", "original_index", "package", *NOT_ECHOED))
 
@@ -402,20 +404,19 @@ class _Located:
             addr = parse_addr(result.get(key))
             if addr is not None:
                 self.addresses.append((key, addr))
-        self._laid_out: dict[tuple[bool, bool], Body] = {}
+        # (has an adjust flag, has a package) ⇒ the answer frame laid out for that shape
+        self.shapes: dict[tuple[bool, bool], Body] = {}
 
-    def laid_out(self, adjust: bool, packaged: bool) -> Body:
-        shape = (adjust, packaged)
-        found = self._laid_out.get(shape)
-        if found is None:
-            found = {"status": self.status, "original_index": None, "instruction_addr": None}
-            if adjust:
-                found["adjust_instruction_addr"] = None
-            if packaged:
-                found["package"] = None
-            found.update(self.template)
-            self._laid_out[shape] = found
-        return found
+    def lay_out(self, shape: tuple[bool, bool]) -> Body:
+        adjust, packaged = shape
+        laid_out: Body = {"status": self.status, "original_index": None, "instruction_addr": None}
+        if adjust:
+            laid_out["adjust_instruction_addr"] = None
+        if packaged:
+            laid_out["package"] = None
+        laid_out.update(self.template)
+        self.shapes[shape] = laid_out
+        return laid_out
 
 
 def _module_identity(module: Body) -> tuple[Any, ...] | None:
