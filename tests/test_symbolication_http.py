@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import requests
 from servers.symbol_profiles import CRASH_ID, CRASH_INLINED, HELLO_ID, RELEASE, build_store, cocoa_profile, macho
 from servers.symbolicator import Behaviour, SymbolicatorServer
 
-from transforms.config import SymbolicationConfig
+from transforms.config import SymbolicationConfig, load_config
 from transforms.symbolication import get_backend, symbolicate_profiles
 from transforms.symbolication.embedded import EmbeddedBackend
 from transforms.symbolication.symbolicator_client import SymbolicatorBackend
@@ -228,3 +229,22 @@ def test_js_needs_a_sentry_source(server: SymbolicatorServer) -> None:
     assert "source" not in server.creates("/symbolicate-js")[0].body
     assert batch[-1]["symbolicator_error"]["message"].startswith("HTTP 422: ")
     assert batch[0]["profile"]["frames"][1]["function"] == "main"  # native frames come from the filesystem source
+
+
+def test_sentry_source_from_the_configuration_file(tmp_path: Path, server: SymbolicatorServer) -> None:
+    lookup, store = server.sources
+    (tmp_path / "job.toml").write_text(
+        "[symbolication]\n"
+        'mode = "symbolicator"\n'
+        f'symbolicator_url = "{server.url}"\n'
+        "sources = [\n"
+        f'  {{ type = "sentry", id = "sentry:project", url = "{lookup["url"]}", token = "{lookup["token"]}" }},\n'
+        f'  {{ type = "filesystem", id = "local", path = "{store["path"]}", layout = {{ type = "unified" }} }},\n'
+        "]\n"
+    )
+    config = load_config(tmp_path / "job.toml").symbolication
+    batch = profiles()
+    assert run(batch, SymbolicatorBackend(config, 42)) == [None] * len(batch)
+    js_frame = batch[-1]["profile"]["frames"][0]
+    assert js_frame["function"] == "add" and js_frame["data"]["sourcemap"] == "app:///embedded.js.map"
+    assert batch[0]["profile"]["frames"][1]["function"] == "main"
