@@ -355,19 +355,22 @@ def _stacktrace_answer(
             continue
         delta = deltas[module_index]
         these = positions[index] = []
-        address_only = frame.keys() <= _ADDRESS_ONLY
-        adjust = frame.get("adjust_instruction_addr")
-        shape = ("adjust_instruction_addr" in frame, bool(package))
+        # The layout of an answer frame for a request frame of only its address (and adjust flag).
+        shape = -1
+        if frame.keys() <= _ADDRESS_ONLY:
+            adjust = frame.get("adjust_instruction_addr", _ABSENT)
+            shape = 0 if adjust is _ABSENT else 2 if adjust is False else 4 if adjust is True else -1
+            if shape >= 0 and package:
+                shape += 1
         for located in results[key]:
             these.append(len(frames_out))
-            if located.echo:
+            layouts = located.layouts
+            if layouts is None:  # not looked up, or nothing found: the request frame echoed
                 append({"status": located.status, "original_index": index, **frame, **package})
                 continue
-            if address_only:
-                answer = (located.shapes.get(shape) or located.lay_out(shape)).copy()
+            if shape >= 0:
+                answer = layouts[shape].copy()
                 answer["original_index"] = index
-                if shape[0]:
-                    answer["adjust_instruction_addr"] = adjust
                 if package:
                     answer["package"] = package["package"]
             else:
@@ -385,38 +388,43 @@ def _stacktrace_answer(
 class _Located:
     """One answer frame of the shared request, to be moved to where a profile loaded the module.
 
-    `echo`: the frame was not looked up or found nothing, so the profile's answer echoes its own frame.
     `template` holds what the lookup found (the answer's keys but those of the request and `package`);
-    `addresses` the addresses in it that move with the load address. `shapes` holds the answer frame of a
-    request frame of nothing but its address (and adjust flag), laid out once per shape (`lay_out`).
+    `addresses` the addresses in it that move with the load address. `layouts` holds the answer frame of a
+    request frame of nothing but its address and adjust flag, laid out for each flag, with and without
+    `package`; None when the frame was not looked up or found nothing (the profile's frame is echoed).
     """
 
-    __slots__ = ("addresses", "echo", "shapes", "status", "template")
+    __slots__ = ("addresses", "layouts", "status", "template")
 
     _NOT_KEPT = frozenset(("status", "original_index", "package", *NOT_ECHOED))
 
     def __init__(self, result: Body) -> None:
         self.status = result.get("status")
-        self.echo = self.status != "symbolicated"
         self.template = {k: v for k, v in result.items() if k not in self._NOT_KEPT}
         self.addresses: list[tuple[str, int]] = []
         for key in ("instruction_addr", "sym_addr"):
             addr = parse_addr(result.get(key))
             if addr is not None:
                 self.addresses.append((key, addr))
-        # (has an adjust flag, has a package) ⇒ the answer frame laid out for that shape
-        self.shapes: dict[tuple[bool, bool], Body] = {}
+        self.layouts: list[Body] | None = None
+        if self.status == "symbolicated":
+            self.layouts = [
+                self._layout(adjust, packaged) for adjust in (_ABSENT, False, True) for packaged in (False, True)
+            ]
 
-    def lay_out(self, shape: tuple[bool, bool]) -> Body:
-        adjust, packaged = shape
-        laid_out: Body = {"status": self.status, "original_index": None, "instruction_addr": None}
-        if adjust:
-            laid_out["adjust_instruction_addr"] = None
+    def _layout(self, adjust: Any, packaged: bool) -> Body:
+        layout: Body = {"status": self.status, "original_index": None, "instruction_addr": None}
+        if adjust is not _ABSENT:
+            layout["adjust_instruction_addr"] = adjust
         if packaged:
-            laid_out["package"] = None
-        laid_out.update(self.template)
-        self.shapes[shape] = laid_out
-        return laid_out
+            layout["package"] = None
+        layout.update(self.template)
+        return layout
+
+
+# A request frame without adjust flag; `_Located.layouts` are for no flag, false, true, each without and
+# with a package.
+_ABSENT = object()
 
 
 def _module_identity(module: Body) -> tuple[Any, ...] | None:
