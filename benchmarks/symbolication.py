@@ -192,7 +192,7 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
         with SymbolicatorServer(store) as server:
-            symbolicator = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url)
+            symbolicator = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url, sources=server.sources)
             remote = run(objects, context(args.batch, symbolicator, "off", bucket))
             creates = len(server.creates())
         per_thousand = creates * 1000 / args.profiles

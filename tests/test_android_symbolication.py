@@ -24,7 +24,7 @@ from transforms.pipeline import run_stages
 from transforms.symbol_store import object_uri
 from transforms.symbolication import symbolicate_profiles
 from transforms.symbolication.embedded import EmbeddedBackend
-from transforms.symbolication.symbolicator_client import FAILED_ANSWER, SymbolicatorBackend
+from transforms.symbolication.symbolicator_client import SymbolicatorBackend
 from transforms.synthetic import generate, write_symbol_store
 from transforms.synthetic.catalog import CRASH_LINUX, FIXTURES, PROGUARD_MAPPING, PROGUARD_UUID
 from transforms.synthetic.profiles import ProfileSpec
@@ -159,7 +159,7 @@ def test_symbolicator_mode_gives_the_same_profiles_in_batched_requests(
 ) -> None:
     originals = batch()
     embedded = stage_works(originals, symbols=store)
-    remote = stage_works(originals, mode="symbolicator", url=server.url)
+    remote = stage_works(originals, mode="symbolicator", url=server.url, sources=server.sources)
     assert [work.failure for work in remote] == [None] * len(remote)
     assert [work.profile for work in remote] == [work.profile for work in embedded]
     # One request per pass for the whole batch, the java pass with callee-first frames.
@@ -228,7 +228,7 @@ def test_a_java_frame_symbolicator_refuses_fails_only_its_java_pass(
     refused = copy.deepcopy(originals[1])
     java = next(index for index, frame in enumerate(refused["profile"]["frames"]) if frame["platform"] == "java")
     refused["profile"]["frames"][java] = {"platform": "java", "lineno": 3}  # neither function nor module
-    for ctx in ({"symbols": store}, {"mode": "symbolicator", "url": server.url}):
+    for ctx in ({"symbols": store}, {"mode": "symbolicator", "url": server.url, "sources": server.sources}):
         works = stage_works([originals[0], refused], **ctx)
         assert [work.failure for work in works] == [None, None]
         assert_symbolicated(originals[0], works[0].profile, mapper, symcache)
@@ -242,9 +242,13 @@ def test_a_java_frame_symbolicator_refuses_fails_only_its_java_pass(
 
 
 def test_symbolicator_refuses_an_invalid_jvm_body_with_400(server: SymbolicatorServer) -> None:
-    backend = SymbolicatorBackend(SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url), 2)
+    backend = SymbolicatorBackend(
+        SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url, sources=server.sources), 2
+    )
     body = {"modules": [{"type": "elf", "uuid": PROGUARD_UUID}], "stacktraces": [{"frames": []}]}
-    assert backend.jvm(body) == FAILED_ANSWER
+    answer = backend.jvm(body)
+    assert answer is not None and answer["status"] == "failed"
+    assert answer["message"].startswith("HTTP 400: Failed to deserialize the JSON body") and "elf" in answer["message"]
     assert [received.path for received in server.creates()] == ["/symbolicate-jvm"]
 
 

@@ -117,9 +117,10 @@ def test_missing_and_invalid_mappings_leave_methods_obfuscated_with_signatures_d
     put_mapping(store, invalid, b"garbage\n\x00\xff\n")
     works = works_of([android_profile(main_activity_methods(), build_id=b) for b in (SAMPLE_APP, invalid)])
     deobfuscate_batch(works, context(symbols=str(store)))
-    for work in works:
+    # A mapping that is not found leaves the profile not deobfuscated; one that cannot be read does not.
+    for work, deobfuscated in zip(works, (False, True), strict=True):
         methods = work.profile["profile"]["methods"]
-        assert work.ok and work.profile["deobfuscated"] is True
+        assert work.ok and work.profile["deobfuscated"] is deobfuscated
         assert [m["name"] for m in methods] == ["a", "performCreate", "<init>"]
         assert methods[0]["signature"] == "(android.view.View)"
         assert "inline_frames" not in methods[0]
@@ -191,7 +192,7 @@ def mixed_batch() -> list[dict]:
 
 def test_batched_requests_equal_one_request_per_profile(store: str, symbolicator: SymbolicatorServer) -> None:
     profiles = mixed_batch()
-    ctx = context(mode="symbolicator", symbols=store, url=symbolicator.url)
+    ctx = context(mode="symbolicator", symbols=store, url=symbolicator.url, sources=symbolicator.sources)
     batched = works_of(profiles)
     via_symbolicator(batched, ctx)
     batched_requests = symbolicator.creates("/symbolicate-jvm")
@@ -216,7 +217,9 @@ def test_embedded_and_symbolicator_modes_give_identical_profiles(store: str, sym
     embedded = works_of(profiles)
     deobfuscate_batch(embedded, context(symbols=store))
     remote = works_of(profiles)
-    via_symbolicator(remote, context(mode="symbolicator", symbols=store, url=symbolicator.url))
+    via_symbolicator(
+        remote, context(mode="symbolicator", symbols=store, url=symbolicator.url, sources=symbolicator.sources)
+    )
     assert [w.profile for w in embedded] == [w.profile for w in remote]
     assert embedded[1].profile["profile"]["methods"][0]["name"] == "onClickHandler"
 
@@ -226,7 +229,16 @@ def test_small_requests_give_the_same_profiles(store: str, symbolicator: Symboli
     whole = works_of(profiles)
     deobfuscate_batch(whole, context(symbols=store))
     split = works_of(profiles)
-    via_symbolicator(split, context(mode="symbolicator", symbols=store, url=symbolicator.url, max_frames_per_request=2))
+    via_symbolicator(
+        split,
+        context(
+            mode="symbolicator",
+            symbols=store,
+            url=symbolicator.url,
+            sources=symbolicator.sources,
+            max_frames_per_request=2,
+        ),
+    )
     assert len(symbolicator.creates("/symbolicate-jvm")) > 4
     assert [w.profile for w in whole] == [w.profile for w in split]
 
@@ -239,7 +251,7 @@ def test_failed_symbolicator_leaves_methods_and_sets_the_flag(store: str, behavi
     profile = android_profile(main_activity_methods())
     with SymbolicatorServer(store, behaviour) as server:
         works = works_of([profile])
-        via_symbolicator(works, context(mode="symbolicator", symbols=store, url=server.url))
+        via_symbolicator(works, context(mode="symbolicator", symbols=store, url=server.url, sources=server.sources))
     assert works[0].ok
     assert works[0].profile["deobfuscated"] is True
     assert works[0].profile["profile"]["methods"] == profile["profile"]["methods"]
@@ -253,3 +265,14 @@ def test_huge_method_table_is_one_profile_among_others(store: str) -> None:
     assert all(w.ok for w in works)
     assert {m["signature"] for m in huge["profile"]["methods"]} == {"(int)"}
     assert small["profile"]["methods"][0]["name"] == "onClickHandler"
+
+
+def test_mappings_come_only_through_a_sentry_source(symbolicator: SymbolicatorServer) -> None:
+    """With the store as a filesystem source alone, Symbolicator finds no mapping: nothing is deobfuscated."""
+    works = works_of([android_profile(main_activity_methods())])
+    filesystem_only = symbolicator.sources[1:]
+    via_symbolicator(works, context(mode="symbolicator", url=symbolicator.url, sources=filesystem_only))
+    assert works[0].ok and works[0].profile["deobfuscated"] is False
+    assert [m["name"] for m in works[0].profile["profile"]["methods"]] == ["a", "performCreate", "<init>"]
+    sent = symbolicator.creates("/symbolicate-jvm")[0].body
+    assert sent["sources"] == list(filesystem_only)

@@ -202,11 +202,13 @@ def test_unsampled_messages_are_dropped_and_counted_when_the_option_is_off(spark
     assert t["outcomes"].where(F.col("reason") == "sampled").count() == 0
 
 
-def test_symbolicator_mode_gives_the_same_profiles_as_embedded(spark, day_run, tmp_path):
-    """The day again, symbolicated and deobfuscated by a Symbolicator on loopback: identical rows."""
-    embedded = tables(spark, day_run["root"] / "warehouse")["profiles"].drop("run_id")
+def test_symbolicator_mode_gives_the_same_profiles_and_functions_as_embedded(spark, day_run, tmp_path):
+    """The day again, symbolicated and deobfuscated by a Symbolicator on loopback (debug files from the store,
+    JS artifacts and ProGuard mappings through its lookup API): identical `profiles` and `functions` rows."""
+    embedded_tables = tables(spark, day_run["root"] / "warehouse")
+    embedded = embedded_tables["profiles"].drop("run_id")
     with SymbolicatorServer(str(day_run["root"] / "symbols")) as server:
-        remote = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url)
+        remote = SymbolicationConfig(mode="symbolicator", symbolicator_url=server.url, sources=server.sources)
         config = replace(day_run["config"], warehouse=str(tmp_path / "warehouse"), symbolication=remote)
         result = run_day(spark, day_run, config, "remote")
         routes = Counter(request.path for request in server.creates())
@@ -214,9 +216,20 @@ def test_symbolicator_mode_gives_the_same_profiles_as_embedded(spark, day_run, t
     assert routes["/symbolicate"] > 0 and routes["/symbolicate-js"] > 0 and routes["/symbolicate-jvm"] > 0
     # Batching: a handful of requests per partition batch, not one per profile.
     assert sum(routes.values()) < embedded.count()
-    symbolicated = tables(spark, tmp_path / "warehouse")["profiles"].drop("run_id")
+    remote_tables = tables(spark, tmp_path / "warehouse")
+    symbolicated = remote_tables["profiles"].drop("run_id")
     assert symbolicated.agg(F.sum("frames_symbolicated")).first()[0] > 0
+    assert symbolicated.where(F.col("deobfuscated")).count() > 0
     assertDataFrameEqual(symbolicated, embedded)
+
+    # Function names feed the fingerprints: the same names give the same rows. (vroom lists the self times
+    # of a continuous profile's function in no fixed order, whatever the mode: compared as sets.)
+    def functions(table):
+        return table.drop("run_id").withColumn("self_times_ns", F.array_sort("self_times_ns"))
+
+    remote_functions = functions(remote_tables["functions"])
+    assert remote_functions.where(F.col("function").contains("(")).count() > 0  # C++ names with their parameters
+    assertDataFrameEqual(remote_functions, functions(embedded_tables["functions"]))
 
 
 def test_functions_blobs_and_occurrences_of_the_vroom_stage(spark, day_run):

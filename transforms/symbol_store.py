@@ -6,6 +6,7 @@ outside the store.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 
@@ -54,10 +55,30 @@ def _safe_segment(value: str, what: str) -> str:
     return value
 
 
-def release_artifact_uri(store: str, release: str, dist: str | None, abs_path: str) -> str:
-    """`releases/<release>/<dist or _>/<abs_path without scheme and leading slashes>`."""
+def release_artifact_path(abs_path: str) -> str:
+    """The path of a release file inside its release: `abs_path` without scheme and leading slashes."""
     path = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://", "", abs_path).lstrip("/")
     segments = [_safe_segment(segment, "path segment") for segment in path.split("/") if segment]
     if not segments:
         raise UnsafeIdentifier(f"abs_path {abs_path!r} names no file")
-    return join(store, "releases", _safe_segment(release, "release"), _safe_segment(dist or "_", "dist"), *segments)
+    return "/".join(segments)
+
+
+def release_uri(store: str, release: str, dist: str | None) -> str:
+    """`<store>/releases/<release>/<dist or _>`: the files of one release and dist."""
+    return join(store, "releases", _safe_segment(release, "release"), _safe_segment(dist or "_", "dist"))
+
+
+def release_artifact_uri(store: str, release: str, dist: str | None, abs_path: str) -> str:
+    """`releases/<release>/<dist or _>/<abs_path without scheme and leading slashes>`."""
+    return join(release_uri(store, release, dist), *release_artifact_path(abs_path).split("/"))
+
+
+def release_artifact_id(release: str, dist: str | None, path: str) -> str:
+    """A release file's artifact id, as the store's lookup API lists it (and answers carry it)."""
+    return hashlib.sha1(f"{release}/{dist or '_'}/{path}".encode()).hexdigest()[:16]
+
+
+def debug_id_artifact_id(debug_id: str, kind: str) -> str:
+    """The artifact id of a file stored under a debug id."""
+    return hashlib.sha1(f"{normalize_id(debug_id)}/{kind}".encode()).hexdigest()[:16]

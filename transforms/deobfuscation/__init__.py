@@ -119,8 +119,9 @@ def deobfuscate_profiles(
             frames = frames_for_profile(entry.positions, answers[entry.key])
             if frames is not None:
                 merge_jvm_frames_with_android_methods(frames, entry.methods)
-            # Set also when Symbolicator gave no answer: the failure is not the profile's.
-            entry.work.profile["deobfuscated"] = True
+            # Set also when Symbolicator gave no answer (the failure is not the profile's), but not
+            # when it found no mapping: nothing was deobfuscated then.
+            entry.work.profile["deobfuscated"] = not groups[entry.key].mapping_missing
         except Exception as error:
             entry.work.fail(FAILED_DEOBFUSCATION, f"{type(error).__name__}: {error}")
 

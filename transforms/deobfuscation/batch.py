@@ -37,6 +37,8 @@ class FrameGroup:
     frames: list[Body] = field(default_factory=list)
     # The answer of the last request that failed, for `symbolicator_error`.
     failed_response: Body | None = None
+    # Symbolicator found none of the group's mappings: its profiles are not deobfuscated.
+    mapping_missing: bool = False
     _positions: dict[Hashable, int] = field(default_factory=dict)
 
     def add(self, frames: list[Body]) -> list[int]:
@@ -89,12 +91,25 @@ def remap_group(group: FrameGroup, jvm: JvmCall, max_frames_per_request: int) ->
     for start in range(0, len(group.frames), step):
         chunk = [{**frame, "index": offset} for offset, frame in enumerate(group.frames[start : start + step])]
         response = jvm(jvm_request(group.key, chunk))
+        if _all_mappings_missing(response, group.key.debug_ids):
+            group.mapping_missing = True
         expansions = _expansions(response, len(chunk))
         if expansions is None:
             group.failed_response = response
             expansions = [None] * len(chunk)
         results.extend(expansions)
     return results
+
+
+def _all_mappings_missing(response: Body | None, debug_ids: tuple[str, ...]) -> bool:
+    """Whether the answer's `errors` say every mapping of the request is `missing`."""
+    if not isinstance(response, dict) or not isinstance(response.get("errors"), list):
+        return False
+    missing = set()
+    for error in response["errors"]:
+        if isinstance(error, dict) and error.get("type") == "missing":
+            missing.add(debug_file_id(error.get("uuid")))
+    return bool(debug_ids) and set(debug_ids) <= missing
 
 
 def frames_for_profile(positions: list[int], remapped: list[list[Body] | None]) -> list[Body] | None:

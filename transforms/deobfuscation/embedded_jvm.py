@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from symbolic import ProguardMapper
-
-from transforms.deobfuscation.mappings import LoadedMapping, load_mapping, mapping_cache
+from transforms.deobfuscation.mappings import LoadedMapping, Method, load_mapping, mapping_cache
 from transforms.java_signatures import deobfuscate_signature, format_signature
 from transforms.worker_cache import BoundedCache
 
@@ -78,10 +77,11 @@ def _module_uuid(raw: Any) -> uuid.UUID:
 
 
 class _Mappers:
-    """The usable mappers of one request, tried in request order."""
+    """The usable mappings of one request, tried in request order."""
 
-    def __init__(self, mappers: Sequence[ProguardMapper]) -> None:
-        self.mappers = mappers
+    def __init__(self, mappings: Sequence[LoadedMapping]) -> None:
+        self.mappings = mappings
+        self.mappers = [mapping.mapper for mapping in mappings]
 
     def remap_class(self, name: str) -> str | None:
         for mapper in self.mappers:
@@ -91,10 +91,11 @@ class _Mappers:
         return None
 
     def remap_full(self, module: str, function: str, line: int, parameters: str | None) -> list[Any]:
-        for mapper in self.mappers:
-            frames = mapper.remap_frame(module, function, line, parameters)
+        """The frames of the first mapping that remaps the frame whole, callee first."""
+        for mapping in self.mappings:
+            frames = mapping.mapper.remap_frame(module, function, line, parameters)
             if frames:
-                return frames
+                return _with_unlined(frames, mapping.methods.get((module, function), ())) if line else frames
         return []
 
     def remap_method(self, module: str, function: str) -> tuple[str, str] | None:
@@ -105,6 +106,37 @@ class _Mappers:
         return None
 
 
+def _with_unlined(frames: list[Any], methods: Sequence[Method]) -> list[Any]:
+    """A frame remapped by line, with the methods of its obfuscated name that have no line range (line 0).
+
+    All in file order: the remapped frames stand where the line of their innermost method is.
+    """
+    if not methods:
+        return frames
+    innermost = frames[0].method
+    position = next(
+        (
+            index
+            for index, method in enumerate(methods)
+            if method.ranged and (method.name == innermost or method.name.endswith("." + innermost))
+        ),
+        len(methods),
+    )
+    before = [_Candidate(method.class_name, method.name) for method in methods[:position] if not method.ranged]
+    after = [_Candidate(method.class_name, method.name) for method in methods[position:] if not method.ranged]
+    return before + frames + after
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A method without line range, shaped like a remapped frame."""
+
+    class_name: str
+    method: str
+    line: int = 0
+    file: str | None = None
+
+
 def _expand_frame(frame: dict[str, Any], mappers: _Mappers, parameters: str | None) -> list[dict[str, Any]] | None:
     """The remapped frames of one request frame, caller first; None when no mapping knows it."""
     module, function = frame["module"], frame["function"]
@@ -113,13 +145,14 @@ def _expand_frame(frame: dict[str, Any], mappers: _Mappers, parameters: str | No
         parameters = None
     remapped = mappers.remap_full(module, function, line or 0, parameters)
     if remapped:
-        outermost_class = remapped[-1].class_name
+        # The class of the frame the line remapped to; inlined callers of other classes lose the file.
+        outer_class = remapped[-1].class_name
         expansion = []
         for new in reversed(remapped):
             mapped = {**frame, "module": new.class_name, "function": new.method, "lineno": new.line}
             for key in ("filename", "abs_path"):
                 mapped.pop(key, None)
-                if new.class_name == outermost_class:
+                if new.class_name == outer_class:
                     value = new.file or frame.get(key)
                     if value is not None:
                         mapped[key] = value
@@ -185,7 +218,7 @@ def symbolicate_jvm(
     if not isinstance(request, dict):
         raise InvalidJvmRequest("the request body must be an object")
     cache = cache if cache is not None else mapping_cache()
-    usable: list[ProguardMapper] = []
+    usable: list[LoadedMapping] = []
     errors: list[dict[str, str]] = []
     for module in _list_field(request, "modules"):
         if not isinstance(module, dict) or module.get("type") not in ("proguard", "source"):
@@ -197,7 +230,7 @@ def symbolicate_jvm(
         if loaded.mapper is None:
             errors.append({"uuid": str(module_uuid), "type": loaded.error or "missing"})
         else:
-            usable.append(loaded.mapper)
+            usable.append(loaded)
     mappers = _Mappers(usable)
     release_package = request.get("release_package")
     if release_package is not None and not isinstance(release_package, str):

@@ -37,17 +37,17 @@ def parse_addr(value: Any) -> int | None:
     return number if number >= 0 else None
 
 
-def rel_module_index(addr_mode: Any, module_count: int) -> int | None:
-    """None for `abs` (or absent), N for `rel:N`; anything else makes the whole request invalid."""
+def rel_module_index(addr_mode: Any) -> int | None:
+    """None for `abs` (or absent), N for `rel:N`; anything else makes the whole request invalid.
+
+    N may name no module of the request: that frame is then in an unknown image, as Symbolicator has it.
+    """
     if addr_mode is None or addr_mode == "abs":
         return None
     match = _REL_MODE.match(addr_mode) if isinstance(addr_mode, str) else None
     if match is None:
         raise InvalidRequest(f"invalid addr_mode {addr_mode!r}")
-    index = int(match.group(1))
-    if index >= module_count:
-        raise InvalidRequest(f"addr_mode {addr_mode!r} names no module")
-    return index
+    return int(match.group(1))
 
 
 def adjustments(frames: list[dict[str, Any]]) -> list[bool]:
@@ -110,12 +110,12 @@ def resolve_frame(frame: dict[str, Any], modules: list[dict[str, Any]], ranges: 
     Raises InvalidRequest for an unparsable `addr_mode`.
     """
     addr_mode = frame.get("addr_mode")
-    rel_index = None if addr_mode is None else rel_module_index(addr_mode, len(modules))
+    rel_index = None if addr_mode is None else rel_module_index(addr_mode)
     addr = parse_addr(frame.get("instruction_addr"))
     if addr is None:
         return None
     if rel_index is not None:
-        return rel_index, addr
+        return (rel_index, addr) if rel_index < len(modules) else None
     module_range = ranges.find(addr)
     if module_range is None:
         return None

@@ -27,6 +27,7 @@ from transforms.symbolication.addresses import (
     resolve_frame,
 )
 from transforms.symbolication.backend import Body, SymbolicationBackend
+from transforms.symbolication.embedded import sorted_js_errors
 from transforms.symbolication.profile import IndexMap, PassRequest, ProfileSymbolication
 
 # One profile's answer to its request, and the `frame_index_map` of its first stacktrace when known.
@@ -296,8 +297,7 @@ class _NativeBatch:
 
 _UNRESOLVED = object()
 
-# Keys of a request frame whose answer frames can be copies of the shared answer's: its address, and
-# the keys Symbolicator does not echo.
+# Keys of a request frame whose answer frames can be copies of the shared answer's.
 _ADDRESS_ONLY = frozenset(("instruction_addr", *NOT_ECHOED))
 
 
@@ -331,9 +331,11 @@ def _stacktrace_answer(
 ) -> tuple[list[Body], IndexMap]:
     """One stacktrace's answer frames, and where each request frame went among them.
 
-    An answer frame holds the request frame's keys, then `original_index` and `package`, then the shared
-    answer's. For a request frame of nothing but its address (the common case), that is a copy of the
-    shared answer laid out in this order beforehand, with the profile's own values set.
+    As Symbolicator lays them out: `status`, `original_index`, the request frame's keys, `package`, then
+    what the lookup found. A frame that was not looked up (or found nothing) echoes the request frame
+    whole; a found one drops its `addr_mode` (its addresses are absolute). For a request frame of nothing
+    but its address and adjust flag (the common case), the answer is a copy of the shared answer laid out
+    in this order beforehand, with the profile's own values set.
     """
     frames_out: list[Body] = []
     append = frames_out.append
@@ -342,70 +344,87 @@ def _stacktrace_answer(
     for index, (frame, (key, module_index)) in enumerate(zip(frames, row, strict=True)):
         if module_index is None:
             positions[index] = [len(frames_out)]
-            append(_without_not_echoed({**frame, "original_index": index, "status": key}, frame))
+            append({"status": key, "original_index": index, **frame})
             continue
         package = packages[module_index]
         if package is None:
             package = loads.meet(module_index, key)
         if key.__class__ is str:  # `missing`: no lookup
             positions[index] = [len(frames_out)]
-            append(_without_not_echoed({**frame, "original_index": index, **package, "status": key}, frame))
+            append({"status": key, "original_index": index, **frame, **package})
             continue
-        located_frames = results[key]
         delta = deltas[module_index]
         these = positions[index] = []
-        address_only = frame.keys() <= _ADDRESS_ONLY
-        for located in located_frames:
-            laid_out = (located.packaged if package else located.unpackaged) if address_only else None
-            if laid_out is None:
-                answer = _without_not_echoed({**frame, "original_index": index, **package, **located.template}, frame)
-            else:
-                answer = laid_out.copy()
+        # The layout of an answer frame for a request frame of only its address (and adjust flag).
+        shape = -1
+        if frame.keys() <= _ADDRESS_ONLY:
+            adjust = frame.get("adjust_instruction_addr", _ABSENT)
+            shape = 0 if adjust is _ABSENT else 2 if adjust is False else 4 if adjust is True else -1
+            if shape >= 0 and package:
+                shape += 1
+        for located in results[key]:
+            these.append(len(frames_out))
+            layouts = located.layouts
+            if layouts is None:  # not looked up, or nothing found: the request frame echoed
+                append({"status": located.status, "original_index": index, **frame, **package})
+                continue
+            if shape >= 0:
+                answer = layouts[shape].copy()
                 answer["original_index"] = index
                 if package:
                     answer["package"] = package["package"]
+            else:
+                answer = {"status": located.status, "original_index": index}
+                answer.update((k, v) for k, v in frame.items() if k != "addr_mode")
+                answer.update(package)
+                answer.update(located.template)
             if delta:
                 for field, addr in located.addresses:
                     answer[field] = hex(addr + delta)
-            these.append(len(frames_out))
             append(answer)
     return frames_out, positions
-
-
-def _without_not_echoed(answer: Body, frame: Body) -> Body:
-    """The answer frame without the request frame's keys that Symbolicator does not echo."""
-    if "addr_mode" in frame or "adjust_instruction_addr" in frame:
-        for key in NOT_ECHOED:
-            answer.pop(key, None)
-    return answer
 
 
 class _Located:
     """One answer frame of the shared request, to be moved to where a profile loaded the module.
 
-    `template` holds its keys but the request's own (`original_index`, `package`) and the address mode
-    of the shared request's `rel:N` frame (a profile's answer frames are `abs`, like Sentry's requests);
-    `addresses` the addresses in it that move with the load address.
-    `packaged` and `unpackaged` are the answer frame of a request frame of nothing but its address, laid
-    out in advance (with and without `package`); None when the answer has no address of its own.
+    `template` holds what the lookup found (the answer's keys but those of the request and `package`);
+    `addresses` the addresses in it that move with the load address. `layouts` holds the answer frame of a
+    request frame of nothing but its address and adjust flag, laid out for each flag, with and without
+    `package`; None when the frame was not looked up or found nothing (the profile's frame is echoed).
     """
 
-    __slots__ = ("addresses", "packaged", "template", "unpackaged")
+    __slots__ = ("addresses", "layouts", "status", "template")
 
-    _NOT_KEPT = ("original_index", "package", *NOT_ECHOED)
+    _NOT_KEPT = frozenset(("status", "original_index", "package", *NOT_ECHOED))
 
     def __init__(self, result: Body) -> None:
+        self.status = result.get("status")
         self.template = {k: v for k, v in result.items() if k not in self._NOT_KEPT}
         self.addresses: list[tuple[str, int]] = []
         for key in ("instruction_addr", "sym_addr"):
             addr = parse_addr(result.get(key))
             if addr is not None:
                 self.addresses.append((key, addr))
-                self.template[key] = hex(addr)
-        self.packaged = self.unpackaged = None
-        if "instruction_addr" in self.template:
-            self.unpackaged = {"instruction_addr": None, "original_index": None, **self.template}
-            self.packaged = {"instruction_addr": None, "original_index": None, "package": None, **self.template}
+        self.layouts: list[Body] | None = None
+        if self.status == "symbolicated":
+            self.layouts = [
+                self._layout(adjust, packaged) for adjust in (_ABSENT, False, True) for packaged in (False, True)
+            ]
+
+    def _layout(self, adjust: Any, packaged: bool) -> Body:
+        layout: Body = {"status": self.status, "original_index": None, "instruction_addr": None}
+        if adjust is not _ABSENT:
+            layout["adjust_instruction_addr"] = adjust
+        if packaged:
+            layout["package"] = None
+        layout.update(self.template)
+        return layout
+
+
+# A request frame without adjust flag; `_Located.layouts` are for no flag, false, true, each without and
+# with a package.
+_ABSENT = object()
 
 
 def _module_identity(module: Body) -> tuple[Any, ...] | None:
@@ -464,7 +483,7 @@ class _JsBatch:
             answered = (response.get("stacktraces") or [{}])[0].get("frames") or []
             for key, frame in zip(chunk, answered, strict=False):
                 results[key] = frame
-            errors.extend(response.get("errors") or [])
+            errors.extend(error for error in response.get("errors") or [] if error not in errors)
         return [(self._profile_answer(body, results, failures, errors), None) for body in self.bodies]
 
     def _profile_answer(
@@ -475,19 +494,29 @@ class _JsBatch:
         errors: list[Body],
     ) -> Body | None:
         stacktraces = []
-        paths = set()
+        raw_stacktraces = []
+        keys = set()
         for stacktrace in body["stacktraces"]:
             frames_out = []
             for frame in stacktrace["frames"]:
                 key = self._key(frame)
                 if key in failures:
                     return failures[key]
-                paths.add(frame.get("abs_path"))
+                keys.add(key)
                 frames_out.append({**frame, **results.get(key, {})})
             stacktraces.append({"frames": frames_out})
-        return {
-            "status": "completed",
-            "stacktraces": stacktraces,
-            "raw_stacktraces": body["stacktraces"],
-            "errors": [error for error in errors if error.get("abs_path") in paths],
-        }
+            raw_stacktraces.append(
+                {"frames": [{**frame, "data": {"symbolicated": False}} for frame in stacktrace["frames"]]}
+            )
+        answer: Body = {"status": "completed", "stacktraces": stacktraces, "raw_stacktraces": raw_stacktraces}
+        own_errors = [error for error in errors if _error_of(error, keys)]
+        if own_errors:
+            answer["errors"] = sorted_js_errors(own_errors)
+        return answer
+
+
+def _error_of(error: Body, keys: set[tuple[Any, ...]]) -> bool:
+    """Whether a JS error of the shared answer concerns frames of this profile (a file, or one place in it)."""
+    if "line" in error:
+        return any(key[0] == error.get("abs_path") and key[1] == error["line"] for key in keys)
+    return any(key[0] == error.get("abs_path") for key in keys)

@@ -1,10 +1,12 @@
-"""Function names as Symbolicator shows them: demangled, name only (no parameters, no return type).
+"""Function names as Symbolicator shows them: demangled, with parameters, without return types.
 
-`pydemumble` (LLVM's demanglers) reads Itanium C++, Rust (legacy and v0) and Swift symbols; its full
-signature is cut down here to the qualified name. What stays as the symbol: names that are not
-mangled (C, Objective-C) and symbols LLVM cannot read. Swift closures, thunks and specializations
-keep LLVM's descriptive text (e.g. `closure #1 () -> () in App.run()` becomes `closure #1 () -> () in
-App.run`), which is longer than Symbolicator's simplified Swift names.
+Symbolicator demangles C++ with the Rust `cpp_demangle` crate (bound here by `cpp-demangle`), asking
+for parameters but no return type; the binding has no options, so the return type that Itanium
+encodes for template functions is cut off the text here. Rust symbols (legacy `_ZN…17h<hash>E` and
+v0 `_R…`) are shown without hash and disambiguators, as `rustc-demangle`'s alternate form does; LLVM's
+Rust demangler (`pydemumble`) gives that form. Swift symbols go through LLVM's Swift demangler, their
+result type cut off likewise.
+Names that are not mangled (C, Objective-C) and symbols no demangler reads stay as they are.
 """
 
 from __future__ import annotations
@@ -12,64 +14,122 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from cpp_demangle import demangle as _cpp_demangle
 from pydemumble import demangle as _llvm_demangle
 
-_CLONE_SUFFIX = re.compile(r"( \(\.[A-Za-z0-9_.]+\))+$")
-_TRAILING_QUALIFIERS = re.compile(r"(\s*(const|volatile|&&|&|noexcept))+$")
-_OPEN = "(<["
-_CLOSE = ")>]"
+_RUST_LEGACY = re.compile(r"^_?_ZN.*17h[0-9a-f]{16}E$")
+_SWIFT_PREFIXES = ("$s", "_$s", "$S", "_$S", "$e", "_$e", "_T0", "__T0")
+# Names that are not functions with a signature: never a return type in front of them.
+_SPECIAL_PREFIXES = (
+    "non-virtual thunk to ",
+    "virtual thunk to ",
+    "covariant return thunk to ",
+    "vtable for ",
+    "VTT for ",
+    "typeinfo for ",
+    "typeinfo name for ",
+    "construction vtable for ",
+    "guard variable for ",
+    "reference temporary ",
+    "transaction clone for ",
+    "TLS init function for ",
+    "TLS wrapper function for ",
+)
+_OPEN = "(<[{"
+_CLOSE = ")>]}"
+# Operator names, longest first (`operator<<=` before `operator<<` before `operator<`).
+_OPERATORS = sorted(
+    (
+        "<<= >>= <=> ->* () [] << >> <= >= == != && || ++ -- += -= *= /= %= &= |= ^= -> , + - * / % ^ & | ~ ! = < >"
+    ).split(),
+    key=len,
+    reverse=True,
+)
 
 
 @lru_cache(maxsize=65536)
 def demangle_name(symbol: str) -> str:
-    """The demangled name of `symbol` without parameters; the symbol itself when it is not mangled."""
-    demangled = _llvm_demangle(symbol) if symbol else ""
-    if not demangled or demangled == symbol:
+    """The name Symbolicator gives the function of `symbol`; the symbol itself when it is not mangled."""
+    if not symbol:
         return symbol
-    name = _CLONE_SUFFIX.sub("", demangled)
-    name = _strip_swift_result(name)
-    name = _TRAILING_QUALIFIERS.sub("", name)
-    name = _strip_parameters(name)
-    return _strip_return_type(name) or symbol
+    if symbol.startswith("_R") or _RUST_LEGACY.match(symbol):
+        return _llvm_demangle(symbol) or symbol
+    if symbol.startswith(_SWIFT_PREFIXES):
+        demangled = _llvm_demangle(symbol)
+        return _without_swift_result(demangled) if demangled and demangled != symbol else symbol
+    if symbol.startswith(("_Z", "__Z")):
+        try:
+            demangled = _cpp_demangle(symbol[1:] if symbol.startswith("__Z") else symbol)
+        except ValueError:
+            return symbol
+        return without_return_type(demangled) or symbol
+    return symbol
 
 
-def _depths(text: str) -> list[int]:
-    """Bracket depth before each character; `operator<`-style names are rare enough to ignore."""
-    depth, out = 0, []
-    for char in text:
-        if char in _CLOSE:
-            depth = max(depth - 1, 0)
-        out.append(depth)
+def without_return_type(name: str) -> str:
+    """`void ns::f<int>(int)` ⇒ `ns::f<int>(int)`: drop what precedes the function's name."""
+    for prefix in _SPECIAL_PREFIXES:
+        if name.startswith(prefix):
+            return prefix + without_return_type(name[len(prefix) :])
+    spaces = _top_level_spaces(name)
+    return name[spaces[-1] + 1 :] if spaces else name
+
+
+def _without_swift_result(name: str) -> str:
+    """`App.run(Swift.Int) -> ()` ⇒ `App.run(Swift.Int)`: cut at the last arrow outside brackets."""
+    depth = 0
+    cut = len(name)
+    for index, char in enumerate(name):
         if char in _OPEN:
             depth += 1
-    return out
+        elif char in _CLOSE and not (char == ">" and name[index - 1] == "-"):
+            depth = max(depth - 1, 0)
+        elif depth == 0 and name.startswith(" -> ", index):
+            cut = index
+    return name[:cut]
 
 
-def _strip_swift_result(name: str) -> str:
-    """`App.run(Swift.Int) -> ()` ⇒ `App.run(Swift.Int)`: cut at the last top-level arrow."""
-    depths = _depths(name)
-    for index in range(len(name) - 4, -1, -1):
-        if name.startswith(" -> ", index) and depths[index] == 0:
-            return name[:index]
-    return name
+def _top_level_spaces(name: str) -> list[int]:
+    """Spaces outside brackets and operator names, before the parameter list."""
+    depth = 0
+    spaces: list[int] = []
+    index = 0
+    length = len(name)
+    while index < length:
+        char = name[index]
+        if char == "o" and name.startswith("operator", index) and (index == 0 or name[index - 1] in ": "):
+            index = _after_operator(name, index + len("operator"))
+            continue
+        if char in _OPEN:
+            # The parameter list follows the name directly (`decltype (...)` is a return type).
+            if char == "(" and depth == 0 and index > 0 and name[index - 1] != " ":
+                return spaces
+            depth += 1
+        elif char in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif char == " " and depth == 0:
+            spaces.append(index)
+        index += 1
+    return spaces
 
 
-def _strip_parameters(name: str) -> str:
-    """Drop the final top-level parenthesised parameter list."""
-    if not name.endswith(")"):
-        return name
-    depths = _depths(name)
-    for index in range(len(name) - 1, -1, -1):
-        if name[index] == "(" and depths[index] == 0:
-            # `(anonymous namespace)` at the very start is a scope, not a parameter list.
-            return name[:index] if index > 0 else name
-    return name
-
-
-def _strip_return_type(name: str) -> str:
-    """`void foo::bar<int>` ⇒ `foo::bar<int>`: keep what follows the last top-level space."""
-    depths = _depths(name)
-    for index in range(len(name) - 1, -1, -1):
-        if name[index] == " " and depths[index] == 0:
-            return name[index + 1 :]
-    return name
+def _after_operator(name: str, index: int) -> int:
+    """The position after an operator's name: its symbol characters, or a conversion's type."""
+    if name.startswith(" new", index) or name.startswith(" delete", index):
+        index += 4 if name.startswith(" new", index) else 7
+        return index + 2 if name.startswith("[]", index) else index
+    if index < len(name) and name[index] == " ":  # `operator unsigned int()`: a conversion
+        depth = 0
+        while index < len(name) and not (name[index] == "(" and depth == 0):
+            if name[index] in "<[{":
+                depth += 1
+            elif name[index] in ">]}":
+                depth -= 1
+            index += 1
+        return index
+    if name.startswith('""', index):  # user-defined literal: `operator"" _km`
+        return index + 2
+    for operator in _OPERATORS:
+        if name.startswith(operator, index):
+            return index + len(operator)
+    return index

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,6 @@ import symbolic
 
 from transforms import storage, symbol_store
 from transforms.symbolication.addresses import (
-    NOT_ECHOED,
     InvalidRequest,
     ModuleRanges,
     adjustments,
@@ -29,6 +29,8 @@ from transforms.worker_cache import BoundedCache
 
 # symcache's "no symbol address" marker for inlined functions.
 _NO_SYM_ADDR = 0xFFFFFFFF
+# Module types Symbolicator reads; others are answered as `unknown`.
+_OBJECT_TYPES = frozenset(("elf", "macho", "pe", "pe_dotnet", "wasm", "sourcemap", "unknown"))
 # Cached lookups per debug file (a few hundred bytes each); past this the cache starts over.
 _LOOKUPS_PER_FILE = 200_000
 
@@ -37,11 +39,13 @@ _LOOKUPS_PER_FILE = 200_000
 class Location:
     """A function at an address (inlined ones come first in a lookup's answer).
 
-    `sym_addr` is relative to the image; `keys` are what it adds to an answer frame after `sym_addr`.
+    An answer frame holds `head`, then `sym_addr` (relative to the image; None for an inlined function,
+    which Symbolicator gives none), then `tail`.
     """
 
-    sym_addr: int
-    keys: dict[str, Any]
+    sym_addr: int | None
+    head: dict[str, Any]
+    tail: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -66,21 +70,19 @@ class DebugFile:
 
 
 def _locations(found: list[Any]) -> tuple[Location, ...]:
-    if not found:
-        return ()
-    outer_sym_addr = found[-1].sym_addr
     locations = []
     for location in found:
-        keys: dict[str, Any] = {"symbol": location.symbol, "function": demangle_name(location.symbol)}
+        head: dict[str, Any] = {}
         if location.lang and location.lang != "unknown":
-            keys["lang"] = location.lang
+            head["lang"] = location.lang
+        head["symbol"] = location.symbol
+        tail: dict[str, Any] = {"function": demangle_name(location.symbol)}
         if location.full_path:
-            keys["abs_path"] = location.full_path
-            keys["filename"] = location.full_path.replace("\\", "/").rsplit("/", 1)[-1]
-        if location.line:
-            keys["lineno"] = location.line
-        sym_addr = location.sym_addr if location.sym_addr < _NO_SYM_ADDR else outer_sym_addr
-        locations.append(Location(sym_addr, keys))
+            tail["filename"] = location.full_path.replace("\\", "/").rsplit("/", 1)[-1]
+            tail["abs_path"] = location.full_path
+        tail["lineno"] = location.line
+        sym_addr = location.sym_addr if location.sym_addr < _NO_SYM_ADDR else None
+        locations.append(Location(sym_addr, head, tail))
     return tuple(locations)
 
 
@@ -88,8 +90,9 @@ def _locations(found: list[Any]) -> tuple[Location, ...]:
 class SourceMap:
     status: str  # found | missing | malformed
     cache: symbolic.SourceMapCache | None = None
-    sourcemap_uri: str = ""
+    sourcemap_name: str = ""  # the map's URL relative to the bundle's
     resolved_with: str = ""
+    artifact_id: str = ""  # the map's id in the symbol store's artifact lookup (`jobs/serve_symbol_store.py`)
 
 
 class EmbeddedBackend:
@@ -130,50 +133,64 @@ class EmbeddedBackend:
         ranges: ModuleRanges,
         used: dict[int, DebugFile],
     ) -> list[Body]:
-        base = {key: value for key, value in frame.items() if key not in NOT_ECHOED}
-        base["original_index"] = index
+        # Frames that are not looked up come back as they were sent, addr_mode included.
+        echoed = {"status": "unknown_image", "original_index": index, **frame}
         located = resolve_frame(frame, modules, ranges)
         if located is None:
-            return [{**base, "status": "unknown_image"}]
+            return [echoed]
         module_index, relative = located
         module = modules[module_index]
         debug_file = used.get(module_index)
         if debug_file is None:
             debug_file = used[module_index] = self.debug_file(module)
+        if module.get("code_file"):
+            echoed["package"] = module["code_file"]
+        if debug_file.symcache is None:
+            echoed["status"] = debug_file.status
+            return [echoed]
         image_addr = parse_addr(module.get("image_addr")) or 0
         lookup = relative
         # Symbolicator only steps back from return addresses when it knows where the image was loaded.
         if adjust and image_addr:
             arch = debug_file.arch or module.get("arch") or "unknown"
             lookup = symbolic.find_best_instruction(image_addr + relative, arch) - image_addr
-        base["instruction_addr"] = hex(image_addr + lookup)
-        if module.get("code_file"):
-            base["package"] = module["code_file"]
-        if debug_file.symcache is None:
-            return [{**base, "status": debug_file.status}]
         locations = debug_file.lookup(lookup) if lookup >= 0 else ()
         if not locations:
-            return [{**base, "status": "missing_symbol"}]
-        return [
-            {**base, "status": "symbolicated", "sym_addr": hex(image_addr + location.sym_addr), **location.keys}
-            for location in locations
-        ]
+            echoed["status"] = "missing_symbol"
+            return [echoed]
+        base = {"status": "symbolicated", "original_index": index}
+        base.update((key, value) for key, value in frame.items() if key != "addr_mode")
+        base["instruction_addr"] = hex(image_addr + lookup)
+        if "package" in echoed:
+            base["package"] = echoed["package"]
+        answers = []
+        for location in locations:
+            answer = {**base, **location.head}
+            if location.sym_addr is not None:
+                answer["sym_addr"] = hex(image_addr + location.sym_addr)
+            answer.update(location.tail)
+            answers.append(answer)
+        return answers
 
     def _module_answer(self, index: int, module: Body, used: dict[int, DebugFile]) -> Body:
-        answer = dict(module)
         if index not in used:
-            answer["debug_status"] = "unused"
-            return answer
+            return {**module, "debug_status": "unused"}
         debug_file = used[index]
-        answer["debug_status"] = debug_file.status
-        if debug_file.arch:
-            answer["arch"] = debug_file.arch
-        answer["features"] = {
-            "has_debug_info": "debug" in debug_file.features,
-            "has_unwind_info": "unwind" in debug_file.features,
-            "has_symbols": "symtab" in debug_file.features,
-            "has_sources": "sources" in debug_file.features,
+        answer: Body = {
+            "debug_status": debug_file.status,
+            "features": {
+                "has_debug_info": "debug" in debug_file.features,
+                "has_unwind_info": "unwind" in debug_file.features,
+                "has_symbols": "symtab" in debug_file.features,
+                "has_sources": "sources" in debug_file.features,
+            },
+            # Without a debug file Symbolicator knows no architecture, whatever the request says.
+            "arch": debug_file.arch or "unknown",
         }
+        answer.update((key, value) for key, value in module.items() if key != "arch")
+        # Module types Symbolicator does not know (`symbolic`, ...) come back as `unknown`.
+        if answer.get("type") not in _OBJECT_TYPES:
+            answer["type"] = "unknown"
         return answer
 
     def debug_file(self, module: Body) -> DebugFile:
@@ -215,51 +232,49 @@ class EmbeddedBackend:
         release, dist = request.get("release"), request.get("dist")
         errors: list[Body] = []
         stacktraces = []
+        raw_stacktraces = []
         for stacktrace in request.get("stacktraces") or []:
-            frames = [
-                self._js_frame(frame, code_files, release, dist, errors) for frame in stacktrace.get("frames") or []
-            ]
-            stacktraces.append({"frames": frames})
-        return {
-            "status": "completed",
-            "stacktraces": stacktraces,
-            "raw_stacktraces": request.get("stacktraces") or [],
-            "errors": errors,
-        }
+            frames = stacktrace.get("frames") or []
+            stacktraces.append(
+                {"frames": [self._js_frame(frame, code_files, release, dist, errors) for frame in frames]}
+            )
+            raw_stacktraces.append({"frames": [{**frame, "data": {"symbolicated": False}} for frame in frames]})
+        answer: Body = {"status": "completed", "stacktraces": stacktraces, "raw_stacktraces": raw_stacktraces}
+        if errors:
+            answer["errors"] = sorted_js_errors(errors)
+        return answer
 
     def _js_frame(self, frame: Body, code_files: dict[Any, Any], release: Any, dist: Any, errors: list[Body]) -> Body:
+        unresolved = {**frame, "data": {"symbolicated": False}}
         abs_path, lineno = frame.get("abs_path"), frame.get("lineno")
         if not isinstance(abs_path, str) or not isinstance(lineno, int) or lineno < 1:
-            return dict(frame)
+            return unresolved
         source_map = self.source_map(abs_path, code_files.get(abs_path), release, dist)
         if source_map.cache is None:
             error_type = "missing_source" if source_map.status == "missing" else "malformed_sourcemap"
-            error = {"abs_path": abs_path, "type": error_type}
-            if error not in errors:
-                errors.append(error)
-            return dict(frame)
+            _add_error(errors, {"abs_path": abs_path, "type": error_type})
+            return unresolved
         colno = frame.get("colno")
-        token = source_map.cache.lookup(lineno, colno if isinstance(colno, int) and colno > 0 else 1, 0)
+        column = colno if isinstance(colno, int) and colno > 0 else 1
+        token = source_map.cache.lookup(lineno, column, 0)
         if token is None or not token.src:
-            error = {"abs_path": abs_path, "type": "invalid_location"}
-            if error not in errors:
-                errors.append(error)
-            return dict(frame)
-        resolved_path = _join_url(abs_path, token.src)
-        answer = {
-            **frame,
-            "abs_path": resolved_path,
-            "filename": _url_filename(resolved_path),
-            "lineno": token.line,
-            "colno": token.col,
-            "data": {
-                "sourcemap": source_map.sourcemap_uri,
-                "resolved_with": source_map.resolved_with,
-                "symbolicated": True,
-            },
-        }
+            _add_error(errors, {"abs_path": abs_path, "type": "invalid_location", "line": lineno, "col": column})
+            return unresolved
+        sourcemap_url = _join_url(abs_path, source_map.sourcemap_name)
+        resolved_path = _join_url(sourcemap_url, token.src)
+        answer = {**frame}
         if token.function_name:
             answer["function"] = token.function_name
+        answer["filename"] = _url_filename(resolved_path)
+        if "module" not in frame and "/node_modules/" not in resolved_path:
+            answer["module"] = js_module(resolved_path)
+        answer.update(abs_path=resolved_path, lineno=token.line, colno=token.col)
+        answer["data"] = {
+            "sourcemap": sourcemap_url,
+            "sourcemap_origin": {"individual_file": f"sentry://project_debug_file/{source_map.artifact_id}"},
+            "resolved_with": source_map.resolved_with,
+            "symbolicated": True,
+        }
         return answer
 
     def source_map(self, abs_path: str, debug_id: Any, release: Any, dist: Any) -> SourceMap:
@@ -269,18 +284,22 @@ class EmbeddedBackend:
         with contextlib.suppress(symbol_store.UnsafeIdentifier):
             if isinstance(debug_id, str):
                 source_uri = symbol_store.object_uri(self.store, debug_id, "minified_source")
-                locations.append((source_uri, symbol_store.object_uri(self.store, debug_id, "sourcemap"), "debug-id"))
+                map_uri = symbol_store.object_uri(self.store, debug_id, "sourcemap")
+                artifact = symbol_store.debug_id_artifact_id(debug_id, "sourcemap")
+                locations.append((source_uri, map_uri, "debug-id", artifact))
         with contextlib.suppress(symbol_store.UnsafeIdentifier):
             if isinstance(release, str) and release:
                 dist_name = dist if isinstance(dist, str) else None
                 source_uri = symbol_store.release_artifact_uri(self.store, release, dist_name, abs_path)
-                locations.append((source_uri, f"{source_uri}.map", "release"))
+                path = symbol_store.release_artifact_path(abs_path) + ".map"
+                artifact = symbol_store.release_artifact_id(release, dist_name, path)
+                locations.append((source_uri, f"{source_uri}.map", "release", artifact))
         return self.cache.get(("js", tuple(locations)), lambda: self._load_source_map(locations))
 
     @staticmethod
-    def _load_source_map(locations: list[tuple[str, str, str]]) -> tuple[SourceMap, int]:
+    def _load_source_map(locations: list[tuple[str, str, str, str]]) -> tuple[SourceMap, int]:
         status = "missing"
-        for source_uri, map_uri, resolved_with in locations:
+        for source_uri, map_uri, resolved_with, artifact in locations:
             if not (storage.exists(source_uri) and storage.exists(map_uri)):
                 continue
             source, sourcemap = storage.read_bytes(source_uri), storage.read_bytes(map_uri)
@@ -289,7 +308,8 @@ class EmbeddedBackend:
             except symbolic.SymbolicError:
                 status = "malformed"
                 continue
-            return SourceMap("found", cache, map_uri, resolved_with), len(source) + len(sourcemap)
+            name = _source_mapping_url(source) or map_uri.rsplit("/", 1)[-1]
+            return SourceMap("found", cache, name, resolved_with, artifact), len(source) + len(sourcemap)
         return SourceMap(status), 0
 
     # --- JVM ----------------------------------------------------------------------------------
@@ -326,7 +346,7 @@ def _normalized(identifier: Any) -> str | None:
 
 
 def _join_url(base: str, source: str) -> str:
-    """A source map's `sources` entry relative to the bundle's URL."""
+    """A URL relative to `base` (a source map's `sources` entry, a bundle's `sourceMappingURL`)."""
     if "://" in source or source.startswith("/"):
         return source
     return base[: base.rfind("/") + 1] + source if "/" in base else source
@@ -338,3 +358,68 @@ def _url_filename(url: str) -> str:
     if "://" in url:
         path = path.split("/", 1)[1] if "/" in path else path
     return path.lstrip("/") or os.path.basename(url)
+
+
+_SOURCE_MAPPING_URL = re.compile(rb"//[#@] ?sourceMappingURL=(\S+)\s*$")
+
+
+def _source_mapping_url(source: bytes) -> str | None:
+    """The `//# sourceMappingURL=` of a bundle's last lines, unless it is an inline `data:` map."""
+    match = _SOURCE_MAPPING_URL.search(source[-4096:])
+    if match is None or match.group(1).startswith(b"data:"):
+        return None
+    return match.group(1).decode("utf-8", errors="replace")
+
+
+# Path segments that say nothing of the module: leading slashes, common folders, versions, hashes.
+_MODULE_PREFIX = re.compile(
+    r"^(?:/|(?:(?:java)?scripts?|js|build|static|node_modules|bower_components|[_.~].*?|v?(?:\d+\.)*\d+"
+    r"|[a-f0-9]{7,8}|[a-f0-9]{32}|[a-f0-9]{40})/)+",
+    re.IGNORECASE,
+)
+_COMMITISH_SUFFIX = re.compile(r"[-.][a-f0-9]{7,}$", re.IGNORECASE)
+_HASH_SEGMENT = re.compile(r"^(?:[a-f0-9]{32}|[a-f0-9]{40})$", re.IGNORECASE)
+
+
+def js_module(abs_path: str) -> str:
+    """The module name of a JavaScript file: its path without host, extension, common folders, versions.
+
+    `app:///file1.js` ⇒ `file1`; `https://cdn.example/static/js/app.min.js` ⇒ `app`; what follows a
+    content hash segment is kept as it is.
+    """
+    path = abs_path
+    if "://" in path:
+        rest = path.split("://", 1)[1]
+        path = rest[rest.find("/") :] if "/" in rest else ""
+    path = re.split(r"[#?]", path, maxsplit=1)[0]
+    stem, dot, extension = path.rpartition(".")
+    if dot and "/" not in extension:
+        path = stem
+    path = path.removesuffix(".min")
+    segments = path.split("/")
+    for position, segment in enumerate(segments):
+        if _HASH_SEGMENT.match(segment):
+            return "/".join(segments[position + 1 :])
+    return _COMMITISH_SUFFIX.sub("", _MODULE_PREFIX.sub("", path))
+
+
+# Symbolicator's order of JS error kinds, after the path.
+_JS_ERROR_ORDER = {"invalid_location": 0, "missing_source": 1, "malformed_sourcemap": 2}
+
+
+def _add_error(errors: list[Body], error: Body) -> None:
+    if error not in errors:
+        errors.append(error)
+
+
+def sorted_js_errors(errors: list[Body]) -> list[Body]:
+    """JS errors in the order Symbolicator lists them: by file, then kind, then place."""
+    return sorted(
+        errors,
+        key=lambda error: (
+            str(error.get("abs_path")),
+            _JS_ERROR_ORDER.get(error.get("type"), len(_JS_ERROR_ORDER)),
+            error.get("line") or 0,
+            error.get("col") or 0,
+        ),
+    )

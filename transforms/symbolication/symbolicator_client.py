@@ -1,14 +1,21 @@
-"""A Symbolicator service as a backend: the HTTP protocol of SPEC Part II §6.
+"""A Symbolicator service as a backend: the HTTP protocol of SPEC Part II §6, as Symbolicator 25.11.1 reads it.
 
 Create a task, long-poll `GET /requests/{id}` while it is pending, re-submit when the task is gone
 (404), move to another instance with backoff on 502/503, retry network errors, and give up at the
 request deadline. Giving up answers None: the profiles continue unsymbolicated with
-`symbolicator_error` set (SPEC §I.7). Source definitions carry tokens: they are never logged.
+`symbolicator_error` set (SPEC §I.7). Another HTTP error is a failed answer whose message holds the
+status and the body Symbolicator gave, so that the cause shows in `symbolicator_error` and the log.
+
+Symbolicator reads `timeout` as whole seconds. `/symbolicate` and `/symbolicate-jvm` get the configured
+`sources` (JVM mappings are found only in `sentry` ones); `/symbolicate-js` takes one `source`, which
+must be a `sentry` source: the first one configured. Source definitions carry tokens: they are never
+logged.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from typing import Any
@@ -22,8 +29,19 @@ from transforms.worker_cache import worker_singleton
 
 logger = logging.getLogger(__name__)
 
-# The answer for an HTTP error or an unreadable body (what Sentry's client makes of them, SPEC §6.1).
+# What Sentry's client makes of a request Symbolicator would refuse (SPEC §6.1).
 FAILED_ANSWER = {"status": "failed", "message": "internal server error"}
+# How much of an error body goes into `symbolicator_error` and the log.
+_ERROR_BODY_CHARS = 500
+
+
+def failed_answer(response: requests.Response) -> Body:
+    """A failed answer that says what Symbolicator answered: `HTTP <status>: <body>`."""
+    body = response.text.strip()[:_ERROR_BODY_CHARS]
+    return {
+        "status": "failed",
+        "message": f"HTTP {response.status_code}: {body}" if body else f"HTTP {response.status_code}",
+    }
 
 
 def _session(url: str) -> requests.Session:
@@ -51,8 +69,9 @@ class SymbolicatorBackend:
 
     def js(self, request: Body) -> Body | None:
         body = dict(request)
-        if self.config.sources:
-            body["source"] = self.config.sources[0]
+        source = next((source for source in self.config.sources if source.get("type") == "sentry"), None)
+        if source is not None:
+            body["source"] = source
         return self._run("/symbolicate-js", body)
 
     def jvm(self, request: Body) -> Body | None:
@@ -70,7 +89,10 @@ class SymbolicatorBackend:
             if remaining <= 0:
                 logger.warning("symbolicator %s: deadline of %ss passed", path, config.request_deadline_seconds)
                 return None
-            params: dict[str, Any] = {"timeout": config.poll_timeout_seconds, "scope": str(self.project_id)}
+            params: dict[str, Any] = {
+                "timeout": _whole_seconds(config.poll_timeout_seconds),
+                "scope": str(self.project_id),
+            }
             headers = {"x-sentry-project-id": str(self.project_id), "x-sentry-worker-id": worker_id}
             timeout = min(config.poll_timeout_seconds + 1, remaining)
             try:
@@ -101,15 +123,18 @@ class SymbolicatorBackend:
                 request_id = None
                 continue
             if not response.ok:
-                logger.warning("symbolicator %s: HTTP %d", path, response.status_code)
-                return dict(FAILED_ANSWER)
+                failed = failed_answer(response)
+                logger.warning("symbolicator %s: %s", path, failed["message"])
+                return failed
             try:
                 answer = response.json()
             except ValueError:
-                logger.warning("symbolicator %s: answer is not JSON", path)
-                return dict(FAILED_ANSWER)
+                answer = None
             if not isinstance(answer, dict):
-                return dict(FAILED_ANSWER)
+                failed = failed_answer(response)
+                failed["message"] = f"answer is not a JSON object ({failed['message']})"
+                logger.warning("symbolicator %s: %s", path, failed["message"])
+                return failed
             if answer.get("status") == "pending" and isinstance(answer.get("request_id"), str):
                 request_id = answer["request_id"]
                 continue
@@ -118,3 +143,8 @@ class SymbolicatorBackend:
     @staticmethod
     def _wait(seconds: float, deadline: float) -> None:
         time.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
+
+
+def _whole_seconds(seconds: float) -> int:
+    """Symbolicator's `timeout` is an integer: the configured wait rounded up, at least one second."""
+    return max(1, math.ceil(seconds))
