@@ -1,11 +1,32 @@
 #!/usr/bin/env bash
 # Create the project's virtualenv and install the pinned dependencies (again only when pyproject changes).
+# The interpreter: $PYTHON if set, else the first of python3.11, python3.12, python3.13, python3 that runs
+# and is one of the versions every dependency ships wheels for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python=${PYTHON:-python3.11}
-command -v "$python" >/dev/null || python=python3
+SUPPORTED="Python 3.11, 3.12 or 3.13"
+
+supported() {
+  "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null
+}
+
+python=""
+for candidate in ${PYTHON:-python3.11 python3.12 python3.13 python3}; do
+  if supported "$candidate"; then
+    python=$candidate
+    break
+  fi
+done
+if [ -z "$python" ]; then
+  echo "bootstrap: $SUPPORTED is required (set PYTHON=/path/to/python3.x); none of ${PYTHON:-python3.11 python3.12 python3.13 python3} is" >&2
+  exit 1
+fi
 if ! command -v java >/dev/null; then
-  echo "bootstrap: Java 17 is required by Spark; install a JDK 17 (e.g. apt-get install openjdk-17-jdk-headless)" >&2
+  echo "bootstrap: Java 17 or 21 is required by Spark 4; install a JDK (e.g. apt-get install openjdk-17-jdk-headless)" >&2
+  exit 1
+fi
+if [ -x .venv/bin/python ] && ! supported .venv/bin/python; then
+  echo "bootstrap: .venv runs $(.venv/bin/python -V 2>&1), but $SUPPORTED is required; remove .venv and run again" >&2
   exit 1
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv

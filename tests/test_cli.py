@@ -62,8 +62,9 @@ def test_production_examples_load_and_hold_no_credentials():
     assert production.warehouse.startswith("s3a://") and production.vroom.profiles_bucket.startswith("s3a://")
     assert production.storage.region and production.locks.expiry_seconds > production.locks.heartbeat_seconds
     properties = read_properties(CONF / "spark-defaults.production.conf")
-    assert "org.apache.hadoop:hadoop-aws:3.3.4" in properties["spark.jars.packages"]
-    assert properties["spark.hadoop.fs.s3a.aws.credentials.provider"]
+    assert "org.apache.hadoop:hadoop-aws:3.5.0" in properties["spark.jars.packages"]
+    # hadoop-aws 3.4+ is built on the AWS SDK v2: SDK v1 provider classes (com.amazonaws.*) are not on the classpath.
+    assert properties["spark.hadoop.fs.s3a.aws.credentials.provider"].startswith("software.amazon.awssdk.")
     for path in (CONF / "production.example.toml", CONF / "spark-defaults.production.conf"):
         text = path.read_text().lower()
         assert "secret.key" not in text and "access.key" not in text and "aws_secret" not in text

@@ -160,7 +160,7 @@ def test_js_frame_filter(frame: dict[str, Any], platform: str, handled: bool) ->
 
 def test_leaf_copies_for_a_native_profile() -> None:
     profile = cocoa_profile([0x10, 0x20], [[0, 1], [0], []], [])
-    modules, stacktraces, sent = prepare_frames(profile, "cocoa")
+    _modules, stacktraces, sent = prepare_frames(profile, "cocoa")
     frames = profile["profile"]["frames"]
     assert sent == [] and stacktraces[0]["frames"] is frames
     assert len(frames) == 4  # one copy per non-empty stack, no de-duplication

@@ -23,8 +23,8 @@ from transforms.config import StorageConfig
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROPERTIES = PROJECT_ROOT / "conf" / "spark-defaults.conf"
 
-# The Hadoop that pyspark 3.5 bundles; hadoop-aws must match it exactly (it brings its AWS SDK bundle).
-HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.3.4"
+# The Hadoop that pyspark 4.2 bundles; hadoop-aws must match it exactly (it brings its AWS SDK v2 bundle).
+HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.5.0"
 
 
 def read_properties(path: Path) -> dict[str, str]:

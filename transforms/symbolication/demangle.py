@@ -18,6 +18,9 @@ from cpp_demangle import demangle as _cpp_demangle
 from pydemumble import demangle as _llvm_demangle
 
 _RUST_LEGACY = re.compile(r"^_?_ZN.*17h[0-9a-f]{16}E$")
+# LLVM's demangler in pydemumble 0.1.1 (the Python 3.11 wheels) drops the legacy hash segment, the one in
+# 0.1.2+ (3.12 and later) keeps it as `::h<hex>`; Symbolicator shows the name without it.
+_RUST_LEGACY_HASH = re.compile(r"::h[0-9a-f]{16}$")
 _SWIFT_PREFIXES = ("$s", "_$s", "$S", "_$S", "$e", "_$e", "_T0", "__T0")
 # Names that are not functions with a signature: never a return type in front of them.
 _SPECIAL_PREFIXES = (
@@ -53,7 +56,7 @@ def demangle_name(symbol: str) -> str:
     if not symbol:
         return symbol
     if symbol.startswith("_R") or _RUST_LEGACY.match(symbol):
-        return _llvm_demangle(symbol) or symbol
+        return _RUST_LEGACY_HASH.sub("", _llvm_demangle(symbol)) or symbol
     if symbol.startswith(_SWIFT_PREFIXES):
         demangled = _llvm_demangle(symbol)
         return _without_swift_result(demangled) if demangled and demangled != symbol else symbol
