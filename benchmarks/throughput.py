@@ -75,7 +75,7 @@ def single_process(workdir: Path, args: argparse.Namespace, day: date) -> tuple[
     import pyarrow.parquet as pq
 
     from transforms.context import StageContext
-    from transforms.partition import process_objects, to_staged_batches
+    from transforms.partition import staged_batches
     from transforms.reference import load_reference
     from transforms.tables import TABLES
 
@@ -93,7 +93,7 @@ def single_process(workdir: Path, args: argparse.Namespace, day: date) -> tuple[
     started = time.perf_counter()
     writers = {name: pq.ParquetWriter(out / f"{name}.parquet", schema) for name, schema in TABLES.items()}
     profiles = 0
-    for batch in to_staged_batches(process_objects(objects(), ctx)):
+    for batch in staged_batches(objects(), ctx):
         for name, writer in writers.items():
             column = batch.column(name)
             rows = column.filter(column.is_valid())

@@ -9,6 +9,7 @@ line on stderr, never a Java stack trace.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from typing import Any, NoReturn
@@ -17,7 +18,16 @@ from transforms import storage
 from transforms.config import ConfigError, JobConfig, load_config
 from transforms.day_lock import check_supported
 from transforms.reference import load_reference
-from transforms.runner import FAILED, REFUSED, DayResult, config_summary, days_between, new_run_id, run_days
+from transforms.runner import (
+    FAILED,
+    REFUSED,
+    DayResult,
+    config_summary,
+    days_between,
+    describe_failure,
+    new_run_id,
+    run_days,
+)
 from transforms.summary import format_day
 
 EXIT_OK, EXIT_DAY_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
@@ -98,7 +108,48 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
     if not config.input:
         raise ConfigError("no input: give --input or set `input` in the config file")
     check_supported(config.warehouse)
+    check_local_warehouse(config.warehouse)
     return config
+
+
+def check_local_warehouse(warehouse: str) -> None:
+    """A warehouse on the local disk must be a directory this user can write, or be creatable as one."""
+    path = warehouse.removeprefix("file://") if "://" not in warehouse or warehouse.startswith("file://") else None
+    if path is None:
+        return
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if existing == os.path.abspath(path) and not os.path.isdir(existing):
+        raise ConfigError(f"warehouse {warehouse} is a file, not a directory: give --warehouse a directory")
+    if not os.path.isdir(existing):
+        raise ConfigError(f"warehouse {warehouse} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"warehouse {warehouse} is not writable: {existing} does not let this user write")
+
+
+# Known causes of a failure, and what to do about them.
+_ADVICE = (
+    (
+        ("Cannot run program",),
+        "the Python workers cannot start: set PYSPARK_PYTHON (or spark.pyspark.python) to a Python that has "
+        "this project installed, on every executor",
+    ),
+    (("Python worker exited unexpectedly",), "a Python worker died (memory?): lower batch_profiles or add memory"),
+    (("Java gateway process exited",), "Spark could not start: check Java 17 and that spark.jars.packages resolve"),
+    (("Permission denied",), "check that this user may write the warehouse and read the input"),
+    (("Not a directory",), "a location given as a directory is a file: check --input and --warehouse"),
+    (("UnknownHostException",), "a host in a URI cannot be resolved: check the s3a endpoint or the URIs"),
+    (("Connection refused",), "a service does not answer: check the endpoint in [storage] or the service URLs"),
+)
+
+
+def with_advice(message: str) -> str:
+    """The message, followed by what to do where the cause is a known one."""
+    for needles, advice in _ADVICE:
+        if all(needle in message for needle in needles):
+            return f"{message} ({advice})"
+    return message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +164,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
+    try:
+        return _run(parser, args, days, config, reference, argv)
+    except Exception as error:  # anything left: one line, never a traceback
+        print(f"{parser.prog}: error: {with_advice(describe_failure(error))}", file=sys.stderr)
+        return EXIT_DAY_FAILED
+
+
+def _run(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    days: list[date],
+    config: JobConfig,
+    reference: Any,
+    argv: list[str] | None,
+) -> int:
     # Spark is imported late so that argument and configuration errors answer instantly.
     from transforms.spark_session import build_session
 
@@ -141,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     stopped = [result for result in results if result.status in (FAILED, REFUSED)]
     for result in stopped:
-        print(f"{parser.prog}: error: {result.day}: {result.status}: {result.error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {result.day}: {result.status}: {with_advice(str(result.error))}", file=sys.stderr)
     if any(result.status == REFUSED for result in stopped):
         return EXIT_REFUSED
     return EXIT_DAY_FAILED if stopped or len(results) < len(days) else EXIT_OK

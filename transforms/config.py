@@ -121,6 +121,9 @@ class JobConfig:
     reference: str = ""
     # Profiles processed together inside a partition: the unit of batching and of worker memory.
     batch_profiles: int = 500
+    # Share of a day's messages that may fail unexpectedly (a fault of the job, not of the input) before the
+    # day is recorded as failed and left unpublished: a bug that fails every profile must not pass quietly.
+    max_unexpected_failure_share: float = 0.05
     limits: Limits = field(default_factory=Limits)
     symbolication: SymbolicationConfig = field(default_factory=SymbolicationConfig)
     vroom: VroomConfig = field(default_factory=VroomConfig)
@@ -211,5 +214,7 @@ def _check(config: JobConfig) -> None:
         raise ConfigError("config key batch_profiles must be at least 1")
     if not 0.0 < config.locks.heartbeat_seconds < config.locks.expiry_seconds:
         raise ConfigError("config key locks.heartbeat_seconds must be above 0 and below locks.expiry_seconds")
+    if not 0.0 <= config.max_unexpected_failure_share <= 1.0:
+        raise ConfigError("config key max_unexpected_failure_share must be between 0 and 1")
     if not 0.0 <= config.options.metrics_dsn.rollout_rate <= 1.0:
         raise ConfigError("config key options.metrics_dsn.rollout_rate must be between 0 and 1")

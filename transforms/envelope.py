@@ -21,6 +21,8 @@ class Dropped:
 
 
 _REQUIRED_INTEGERS = ("organization_id", "project_id", "received")
+# Ids and times are 64-bit signed columns downstream (and in Sentry's database).
+_MAX_INTEGER = 2**63 - 1
 
 
 def _is_int(value: Any) -> bool:
@@ -66,8 +68,8 @@ def open_message(message: RawMessage, config: JobConfig) -> ProfileWork | BadInp
         if key not in value:
             return bad(f"missing_field:{key}", f"ingest message has no {key!r} key")
     for key in _REQUIRED_INTEGERS:
-        if not _is_int(value[key]) or value[key] < 0:
-            return bad(f"bad_type:{key}", f"{key} must be a non-negative integer, not {value[key]!r:.80}")
+        if not _is_int(value[key]) or not 0 <= value[key] <= _MAX_INTEGER:
+            return bad(f"bad_type:{key}", f"{key} must be a non-negative 64-bit integer, not {value[key]!r:.80}")
     known = {"organization_id": value["organization_id"], "project_id": value["project_id"]}
     chunk = value.get("type") == "profile_chunk"
     sampled = value.get("sampled", True)
@@ -75,7 +77,7 @@ def open_message(message: RawMessage, config: JobConfig) -> ProfileWork | BadInp
         return bad("bad_type:sampled", f"sampled must be a boolean, not {sampled!r:.80}", chunk=chunk, **known)
     known.update(chunk=chunk, sampled=sampled)
     for key in ("key_id", "retention_days"):
-        if value.get(key) is not None and not _is_int(value[key]):
+        if value.get(key) is not None and not (_is_int(value[key]) and abs(value[key]) <= _MAX_INTEGER):
             return bad(f"bad_type:{key}", f"{key} must be an integer or nil, not {value[key]!r:.80}", **known)
 
     # §4.1: the consumer drops unsampled messages before their payload is even decoded.

@@ -42,10 +42,14 @@ def is_chunk(profile: dict[str, Any]) -> bool:
 
 
 def get_event_id(profile: dict[str, Any]) -> str | None:
-    """The id used for outcomes and Symbolicator headers: chunk id, else profile id, else event id."""
+    """The id used for outcomes and Symbolicator headers: chunk id, else profile id, else event id.
+
+    An id that is not a string (a v1 profile may carry any `chunk_id`) is taken as its text; null stays null.
+    """
     for key in ("chunk_id", "profile_id", "event_id"):
         if key in profile:
-            return profile[key]
+            value = profile[key]
+            return value if isinstance(value, str) or value is None else str(value)[:200]
     return None
 
 

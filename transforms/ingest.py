@@ -41,6 +41,10 @@ class BadInput:
     # Set when the record is known to be a continuous-profiling chunk (for the outcome's category).
     chunk: bool = False
     sampled: bool = True
+    # False where Sentry emits no outcome for this failure even though organization and project are known.
+    emits_outcomes: bool = True
+    # Raised where no step expected it: counted apart from the expected kinds of bad input.
+    unexpected: bool = False
 
 
 class _TooLarge(Exception):

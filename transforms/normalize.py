@@ -16,7 +16,8 @@ def retention_days(reference_days: int | None, message: dict[str, Any], default:
     if reference_days:
         return reference_days
     from_message = message.get("retention_days")
-    if isinstance(from_message, int) and not isinstance(from_message, bool) and from_message > 0:
+    # Relay sends a u16; anything else is not a retention.
+    if isinstance(from_message, int) and not isinstance(from_message, bool) and 0 < from_message < 2**16:
         return from_message
     return default
 
@@ -27,7 +28,8 @@ def normalize_profile(profile: dict[str, Any], retention: int) -> None:
         return
     profile["retention_days"] = retention
     if profile.get("platform") in ("cocoa", "android") and profile.get("version") != "2":
-        device_class = (profile.get("transaction_tags") or {}).get("device.class")
+        # As in Sentry: tags that are null or not a map fail normalization; a missing map is empty.
+        device_class = profile.get("transaction_tags", {}).get("device.class")
         if device_class:
             classification = REVERSE_DEVICE_CLASS.get(device_class, "unknown")
             if profile.get("version") == "1":

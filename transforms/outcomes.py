@@ -100,33 +100,43 @@ def failed_outcomes(
     ]
 
 
-def _sorted_numbers(samples: Any, key: str) -> list[float]:
-    if not isinstance(samples, list):
-        return []
-    values = [sample.get(key) for sample in samples if isinstance(sample, dict)]
-    return sorted(v for v in values if isinstance(v, int | float) and not isinstance(v, bool))
+def _duration_v1_ns(profile: dict[str, Any]) -> int:
+    """The transaction's span, else the samples' span; every value read with `int()` as Sentry reads it.
+
+    SDKs send these as numbers or as decimal strings. Sentry orders the samples by their raw values (text
+    order for strings); they are ordered here by their numbers, which is the same for numbers.
+    """
+    transaction = profile["transaction"]
+    duration_ns = int(transaction.get("relative_end_ns", 0)) - int(transaction.get("relative_start_ns", 0))
+    if duration_ns <= 0:
+        elapsed = [int(sample["elapsed_since_start_ns"]) for sample in profile["profile"]["samples"]]
+        duration_ns = max(elapsed) - min(elapsed) if len(elapsed) >= 2 else 0
+    return duration_ns
+
+
+def _duration_v2_ms(profile: dict[str, Any]) -> int:
+    """Sample v2 timestamps are taken as they are: seconds as JSON numbers (Sentry does not convert them)."""
+    timestamps = sorted(sample["timestamp"] for sample in profile["profile"]["samples"])
+    return int((timestamps[-1] - timestamps[0]) * 1e3) if len(timestamps) >= 2 else 0
 
 
 def profile_duration_ms(profile: dict[str, Any]) -> int:
-    """`_calculate_profile_duration_ms` of [B]; a profile whose rule cannot read it has no duration."""
+    """`_calculate_profile_duration_ms` of [B]; 0 (no duration outcome) when the rule cannot read it.
+
+    Sentry computes the duration inside a `try` that swallows any exception: a value its rule cannot read
+    (a missing key, null, a string that is not a decimal integer, a container) means no duration outcome,
+    never a failed profile.
+    """
     version = profile.get("version")
-    inner = profile.get("profile") if isinstance(profile.get("profile"), dict) else {}
-    if version == "1":
-        transaction = profile.get("transaction")
-        if not isinstance(transaction, dict):
-            return 0  # Sentry's KeyError, swallowed: no duration outcome.
-        duration_ns = (transaction.get("relative_end_ns") or 0) - (transaction.get("relative_start_ns") or 0)
-        if duration_ns <= 0:
-            elapsed = _sorted_numbers(inner.get("samples"), "elapsed_since_start_ns")
-            duration_ns = elapsed[-1] - elapsed[0] if len(elapsed) >= 2 else 0
-        return min(int(duration_ns * 1e-6), MAX_DURATION_SAMPLE_V1_MS)
-    if version == "2":
-        timestamps = _sorted_numbers(inner.get("samples"), "timestamp")
-        return int((timestamps[-1] - timestamps[0]) * 1e3) if len(timestamps) >= 2 else 0
-    if version is None and profile.get("platform") == "android":
-        duration_ns = profile.get("duration_ns")
-        if isinstance(duration_ns, int | float) and not isinstance(duration_ns, bool):
-            return int(duration_ns * 1e-6)
+    try:
+        if version == "1":
+            return min(int(_duration_v1_ns(profile) * 1e-6), MAX_DURATION_SAMPLE_V1_MS)
+        if version == "2":
+            return _duration_v2_ms(profile)
+        if not version and profile.get("platform") == "android":
+            return int(profile["duration_ns"] * 1e-6)
+    except Exception:
+        return 0
     return 0
 
 

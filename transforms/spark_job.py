@@ -19,10 +19,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from transforms import storage
+from transforms import crash_points, storage
 from transforms.config import JobConfig
 from transforms.context import StageContext
-from transforms.partition import process_objects, to_staged_batches
+from transforms.partition import staged_batches
 from transforms.reference import ReferenceData
 from transforms.tables import STAGED, TABLES
 
@@ -51,6 +51,19 @@ def path_exists(spark: SparkSession, uri: str) -> bool:
 def delete_path(spark: SparkSession, uri: str) -> None:
     path, filesystem = _hadoop_path(spark, uri)
     filesystem.delete(path, True)
+
+
+def delete_stale_staging(spark: SparkSession, warehouse: str, day: date) -> list[str]:
+    """Delete the day's staging directories that dead runs left behind; returns their URIs.
+
+    Called while holding the day's lock, so no live run is staging the day.
+    """
+    pattern, filesystem = _hadoop_path(spark, f"{warehouse.rstrip('/')}/_staging/run_id=*/dt={day.isoformat()}")
+    found = filesystem.globStatus(pattern) or []
+    deleted = [str(status.getPath()) for status in found]
+    for status in found:
+        filesystem.delete(status.getPath(), True)
+    return deleted
 
 
 def list_objects(spark: SparkSession, day_uri: str) -> DataFrame:
@@ -101,7 +114,7 @@ def _process_arrow_partition(
             for path, length in zip(columns["path"], columns["length"], strict=True):
                 yield path, length, read_content(path, length, config.limits.max_object_bytes)
 
-    yield from to_staged_batches(process_objects(objects(), ctx))
+    yield from staged_batches(objects(), ctx)
 
 
 def stage_day(
@@ -135,9 +148,12 @@ def publish_day(
             rows.write.format("delta")
             .mode("overwrite")
             .option("replaceWhere", f"dt = DATE'{day.isoformat()}'")
+            # A table written before a column was added (e.g. `quarantine.unexpected`) takes the new column.
+            .option("mergeSchema", "true")
             .partitionBy("dt")
             .save(table_uri(warehouse, table))
         )
+        crash_points.reach(f"published:{table}")
 
     with ThreadPoolExecutor(max_workers=len(TABLES)) as pool:
         writes = []
@@ -147,6 +163,19 @@ def publish_day(
             writes.append(pool.submit(publish, table, schema))
         for written in writes:
             written.result()
+
+
+def most_common_unexpected(spark: SparkSession, staging_uri: str) -> str | None:
+    """The most frequent unexpected failure of the staged day, as `error_kind: error_message (n times)`."""
+    staged = spark.read.parquet(staging_uri)
+    row = (
+        staged.where(F.col("quarantine.unexpected"))
+        .groupBy("quarantine.error_kind", "quarantine.error_message")
+        .count()
+        .orderBy(F.desc("count"), "error_kind", "error_message")
+        .first()
+    )
+    return None if row is None else f"{row['error_kind']}: {row['error_message']} ({row['count']} times)"
 
 
 def staged_counts(spark: SparkSession, staging_uri: str) -> dict[str, Any]:
@@ -161,6 +190,7 @@ def staged_counts(spark: SparkSession, staging_uri: str) -> dict[str, Any]:
             *(F.count(F.col(name)).alias(name) for name in (*TABLES, "dropped")),
             F.coalesce(F.sum("profiles.frames_total"), F.lit(0)).alias("frames_total"),
             F.coalesce(F.sum("profiles.frames_symbolicated"), F.lit(0)).alias("frames_symbolicated"),
+            F.count(F.when(F.col("quarantine.unexpected"), 1)).alias("unexpected_failures"),
         ).first()
         return row.asDict()
 

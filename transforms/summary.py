@@ -18,6 +18,8 @@ def format_day(result: DayResult) -> str:
         f"{result.day}: finished in {result.seconds:.1f}s",
         f"  messages in {messages:>8}   profiles out {counts['profiles']:>8}   quarantined {counts['quarantine']:>6}"
         f"   dropped by sampling {counts['dropped']:>6}",
+        f"  unexpected failures {counts.get('unexpected_failures', 0)} (faults of the job, quarantined apart from"
+        " bad input)",
         f"  rows: outcomes {counts['outcomes']}, functions {counts['functions']}, occurrences {counts['occurrences']},"
         f" chunks {counts['chunks']}",
         f"  symbolication: {resolved} of {frames} frames ({coverage})",

@@ -16,6 +16,23 @@ FAILED_DEOBFUSCATION = "profiling_failed_deobfuscation"
 FAILED_NORMALIZATION = "profiling_failed_normalization"
 FAILED_VROOM_INSERTION = "profiling_failed_vroom_insertion"
 FAILED_VROOMRS_PROCESSING = "profiling_failed_vroomrs_processing"
+# The reasons above get INVALID outcomes (Sentry's `_track_failed_outcome`).
+OUTCOME_REASONS = frozenset(
+    (
+        FAILED_SYMBOLICATION,
+        FAILED_DEOBFUSCATION,
+        FAILED_NORMALIZATION,
+        FAILED_VROOM_INSERTION,
+        FAILED_VROOMRS_PROCESSING,
+    )
+)
+# Steps where Sentry has no failure outcome (an exception there ends its task without one): a profile that
+# fails in one is quarantined with this reason as error kind and gets no outcome.
+FAILED_STACK_TRACE_RULES = "failed_stack_trace_rules"
+FAILED_METRICS_DSN = "failed_metrics_dsn"
+FAILED_OUTCOMES = "failed_outcomes"
+FAILED_ROWS = "failed_rows"
+FAILED_STAGE = "failed_stage"  # a stage the job does not name (one added without a reason)
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,19 @@ class Source:
 class Failure:
     reason: str
     message: str
+    # Raised where no stage expected it (caught by the fence around each profile), not a stage's own verdict.
+    unexpected: bool = False
+
+
+# What ends a process, never a profile's doing; anything else raised while processing one profile (a Rust
+# panic of a native extension included, which is no `Exception`) fails that profile.
+FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception as one line: its type and message, cut to a size a table cell holds comfortably."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:2000]}" if text else type(error).__name__
 
 
 @dataclass
@@ -57,10 +87,10 @@ class ProfileWork:
     def ok(self) -> bool:
         return self.failure is None
 
-    def fail(self, reason: str, message: str) -> None:
+    def fail(self, reason: str, message: str, *, unexpected: bool = False) -> None:
         """Mark the profile as failed; the first failure wins, later stages skip it."""
         if self.failure is None:
-            self.failure = Failure(reason, message)
+            self.failure = Failure(reason, message, unexpected)
 
     @property
     def organization_id(self) -> int:

@@ -61,7 +61,11 @@ def _plan(work: ProfileWork, groups: dict[GroupKey, FrameGroup]) -> _Pending | N
     if not profile.get("profile"):
         return None
     methods = profile["profile"]["methods"]
-    debug_id = debug_file_id(profile.get("build_id"))
+    build_id = profile.get("build_id")
+    if build_id is not None and not isinstance(build_id, str):
+        # Sentry's `UUID(build_id)` raises for anything but text, which fails the profile's deobfuscation.
+        raise TypeError(f"build_id must be a string, not {type(build_id).__name__}")
+    debug_id = debug_file_id(build_id)
     if debug_id is None:
         for method in methods:
             if method.get("signature"):
