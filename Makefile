@@ -2,7 +2,7 @@
 DAY ?= 2026-11-24
 PY := .venv/bin/python
 
-.PHONY: setup sample test lint benchmarks clean
+.PHONY: setup sample test lint benchmarks package clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -18,8 +18,12 @@ test: setup
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
+# The project wheel and the packed environment for spark.archives, in dist/ (README: Running on a cluster).
+package: setup
+	scripts/package.sh dist
+
 benchmarks: setup
 	$(PY) benchmarks/throughput.py
 
 clean:
-	rm -rf warehouse sample-data profiles-bucket spark-warehouse
+	rm -rf warehouse sample-data profiles-bucket spark-warehouse dist

@@ -15,6 +15,10 @@ from functools import lru_cache
 from pydemumble import demangle as _llvm_demangle
 
 _CLONE_SUFFIX = re.compile(r"( \(\.[A-Za-z0-9_.]+\))+$")
+# Rust's legacy mangling ends in a hash segment (`17h<16 hex digits>E`). LLVM's demangler in pydemumble
+# 0.1.1 (the Python 3.11 wheels) drops it, the one in 0.1.2+ (3.12 and later) keeps it as `::h<hex>`.
+_RUST_LEGACY_HASH_SEGMENT = re.compile(r"17h[0-9a-f]{16}E$")
+_RUST_LEGACY_HASH = re.compile(r"::h[0-9a-f]{16}$")
 _TRAILING_QUALIFIERS = re.compile(r"(\s*(const|volatile|&&|&|noexcept))+$")
 _OPEN = "(<["
 _CLOSE = ")>]"
@@ -26,6 +30,8 @@ def demangle_name(symbol: str) -> str:
     demangled = _llvm_demangle(symbol) if symbol else ""
     if not demangled or demangled == symbol:
         return symbol
+    if _RUST_LEGACY_HASH_SEGMENT.search(symbol):
+        demangled = _RUST_LEGACY_HASH.sub("", demangled)
     name = _CLONE_SUFFIX.sub("", demangled)
     name = _strip_swift_result(name)
     name = _TRAILING_QUALIFIERS.sub("", name)
