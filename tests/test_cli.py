@@ -68,3 +68,16 @@ def test_production_examples_load_and_hold_no_credentials():
     for path in (CONF / "production.example.toml", CONF / "spark-defaults.production.conf"):
         text = path.read_text().lower()
         assert "secret.key" not in text and "access.key" not in text and "aws_secret" not in text
+
+
+def test_failures_are_one_line_with_what_to_do_where_the_cause_is_known():
+    from transforms.cli import with_advice
+    from transforms.runner import describe_failure
+
+    assert describe_failure(NotADirectoryError(20, "Not a directory", "/data/lake/_locks")) == (
+        "Not a directory: /data/lake/_locks"
+    )
+    assert describe_failure(ValueError("bad\nvalue")) == "ValueError: bad value"
+    spark_line = 'Spark failed: Cannot run program "/opt/py/bin/python3": error=2, No such file or directory'
+    assert "set PYSPARK_PYTHON" in with_advice(spark_line)
+    assert with_advice("something new") == "something new"

@@ -31,7 +31,7 @@ from transforms.day_lock import DayLock, DayRefused
 from transforms.reference import ReferenceData
 from transforms.spark_job import (
     StagedDay,
-    delete_path,
+    delete_staging,
     delete_stale_staging,
     input_bytes,
     input_day_uri,
@@ -378,7 +378,7 @@ def _process_days(
         results = {day: DayResult(day, FAILED, {}, 0.0, failure) for day in days}
     finally:
         for day in days:
-            delete_path(spark, staging_day_uri(staging_uri, day))
+            delete_staging(spark, staging_day_uri(staging_uri, day))
     # Each day's share of the group's time.
     seconds = (time.monotonic() - clock) / len(days)
     return {day: replace(result, seconds=seconds) for day, result in results.items()}

@@ -58,11 +58,6 @@ def input_bytes(spark: SparkSession, uri: str) -> int:
     return int(filesystem.getContentSummary(path).getLength()) if filesystem.exists(path) else 0
 
 
-def delete_path(spark: SparkSession, uri: str) -> None:
-    path, filesystem = _hadoop_path(spark, uri)
-    filesystem.delete(path, True)
-
-
 def delete_stale_staging(spark: SparkSession, warehouse: str, day: date) -> list[str]:
     """Delete the day's staging directories that dead runs left behind; returns their URIs.
 
@@ -70,10 +65,18 @@ def delete_stale_staging(spark: SparkSession, warehouse: str, day: date) -> list
     """
     pattern, filesystem = _hadoop_path(spark, f"{warehouse.rstrip('/')}/_staging/run_id=*/dt={day.isoformat()}")
     found = filesystem.globStatus(pattern) or []
-    deleted = [str(status.getPath()) for status in found]
     for status in found:
-        filesystem.delete(status.getPath(), True)
-    return deleted
+        delete_staging(spark, str(status.getPath()))
+    return [str(status.getPath()) for status in found]
+
+
+def delete_staging(spark: SparkSession, staging_uri: str) -> None:
+    """Delete a run's staging directory of a day, and the run's directory when no other day is left in it."""
+    path, filesystem = _hadoop_path(spark, staging_uri)
+    filesystem.delete(path, True)
+    run_directory = path.getParent()
+    if filesystem.exists(run_directory) and not filesystem.listStatus(run_directory):
+        filesystem.delete(run_directory, False)
 
 
 def list_objects(spark: SparkSession, day_uri: str) -> DataFrame:
