@@ -205,7 +205,7 @@ def main() -> None:
 
 def run_jobs(objects: list[InputObject], directory: Path, store: str, batch: int) -> None:
     """The Spark job over the objects as one input day, with and without symbolication, both vroom modes."""
-    from transforms.runner import process_day
+    from transforms.runner import run_days
     from transforms.spark_session import build_session
 
     day_dir = directory / "input" / f"dt={DAY.isoformat()}"
@@ -226,7 +226,11 @@ def run_jobs(objects: list[InputObject], directory: Path, store: str, batch: int
             vroom=VroomConfig(mode=vroom_mode, profiles_bucket=str(directory / "bucket")),
         )
         started = time.perf_counter()
-        counts = process_day(spark, config, ReferenceData(), DAY, f"benchmark-{number}")
+        (result,) = run_days(
+            spark, config, ReferenceData(), [DAY], run_id=f"benchmark-{number}", force=True, arguments={},
+            report=lambda _: None,
+        )  # fmt: skip
+        counts = result.counts
         elapsed = time.perf_counter() - started
         if number == 0:
             continue

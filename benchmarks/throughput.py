@@ -4,14 +4,14 @@
     python benchmarks/throughput.py --profiles 2000 --small 1000 --target-bytes 20000   # a quick look
 
 In one run it generates the input, then times, over the same files and configuration:
-  (a) one Python process applying the per-partition functions to every object and writing Parquet with
-      pyarrow (one file per table);
+  (a) one Python process applying the per-partition functions to every object and writing the staged
+      Parquet files of every table, as each Spark task does;
   (b) the Spark job on local[2], from a ready SparkSession to committed Delta tables (session start-up
       is reported apart);
 and prints profiles per second of both and the ratio b/a. Each Spark run happens in a child process so
 that its driver's peak memory (Python RSS and JVM heap) is its own; comparing two input sizes shows
-whether it grows with the input. `--rdd` also times the stage with `rdd.mapPartitions` instead of
-`mapInArrow`, the choice the job makes.
+whether it grows with the input. `benchmarks/spark_path.py` separates the marginal rate from the fixed
+cost of a day.
 """
 
 from __future__ import annotations
@@ -71,19 +71,15 @@ def generate(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def single_process(workdir: Path, args: argparse.Namespace, day: date) -> tuple[int, float]:
-    """(a): the same per-partition functions in this process, Parquet written with pyarrow."""
-    import pyarrow.parquet as pq
-
+    """(a): the same per-partition functions in this process, staged files written as the tasks write them."""
     from transforms.context import StageContext
     from transforms.partition import staged_batches
     from transforms.reference import load_reference
-    from transforms.tables import TABLES
+    from transforms.staging import DayCounts, DayFiles, stage_batch
 
     config = _config(workdir, args)
     ctx = StageContext(config=config, reference=load_reference(config.reference), run_id="baseline", day=day)
     day_dir = workdir / "input" / f"dt={day.isoformat()}"
-    out = workdir / "baseline"
-    out.mkdir(exist_ok=True)
 
     def objects():
         for path in sorted(day_dir.iterdir()):
@@ -91,29 +87,16 @@ def single_process(workdir: Path, args: argparse.Namespace, day: date) -> tuple[
             yield str(path), len(content), content
 
     started = time.perf_counter()
-    writers = {name: pq.ParquetWriter(out / f"{name}.parquet", schema) for name, schema in TABLES.items()}
-    profiles = 0
+    files, counts = DayFiles(str(workdir / "baseline" / f"dt={day}")), DayCounts()
     for batch in staged_batches(objects(), ctx):
-        for name, writer in writers.items():
-            column = batch.column(name)
-            rows = column.filter(column.is_valid())
-            if len(rows):
-                writer.write_table(_struct_table(rows, TABLES[name]))
-                profiles += len(rows) if name == "profiles" else 0
-    for writer in writers.values():
-        writer.close()
-    return profiles, time.perf_counter() - started
+        stage_batch(batch, files, counts)
+    files.close()
+    return counts.rows["profiles"], time.perf_counter() - started
 
 
-def _struct_table(rows: Any, schema: Any) -> Any:
-    import pyarrow as pa
-
-    return pa.Table.from_arrays(rows.flatten(), schema=schema)
-
-
-def spark_child(workdir: Path, args: argparse.Namespace, day: date, stage_with: str) -> dict[str, Any]:
+def spark_child(workdir: Path, args: argparse.Namespace, day: date) -> dict[str, Any]:
     """(b) in a child process; returns its timings and peak memory."""
-    command = [sys.executable, __file__, "--child", str(workdir), day.isoformat(), stage_with, *_forwarded(args)]
+    command = [sys.executable, __file__, "--child", str(workdir), day.isoformat(), *_forwarded(args)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -126,22 +109,23 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
     ]
 
 
-def run_child(workdir: Path, args: argparse.Namespace, day: date, stage_with: str) -> None:
+def run_child(workdir: Path, args: argparse.Namespace, day: date) -> None:
     from pyspark.sql import functions as F
 
-    from transforms import spark_job
     from transforms.reference import load_reference
-    from transforms.runner import process_day
+    from transforms.runner import run_days
     from transforms.spark_session import build_session
 
     config = _config(workdir, args)
     started = time.perf_counter()
     spark = build_session("throughput-benchmark", [config.input])
     session_seconds = time.perf_counter() - started
-    if stage_with == "rdd":
-        spark_job.stage_day = _rdd_stage_day
     started = time.perf_counter()
-    counts = process_day(spark, config, load_reference(config.reference), day, f"bench-{stage_with}")
+    (result,) = run_days(
+        spark, config, load_reference(config.reference), [day], run_id="bench", force=True, arguments={},
+        report=lambda _: None,
+    )  # fmt: skip
+    counts = result.counts
     seconds = time.perf_counter() - started
     committed = spark.read.format("delta").load(f"{config.warehouse}/profiles").where(F.col("dt") == day).count()
     heap_peak = sum(
@@ -170,27 +154,6 @@ def _peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def _rdd_stage_day(spark, config, reference, *, day, run_id, staging_uri) -> None:
-    """The stage step with `rdd.mapPartitions` and pickled rows, for comparison with `mapInArrow`."""
-    from transforms.context import StageContext
-    from transforms.partition import process_objects
-    from transforms.spark_job import STAGED_SPARK_SCHEMA, input_day_uri, list_objects, read_content
-    from transforms.tables import TABLES
-
-    columns = (*TABLES, "dropped")
-
-    def process(rows):
-        ctx = StageContext(config=config, reference=reference, run_id=run_id, day=day)
-        limit = config.limits.max_object_bytes
-        objects = ((row.path, row.length, read_content(row.path, row.length, limit)) for row in rows)
-        for table, row in process_objects(objects, ctx):
-            yield tuple(row if name == table else None for name in columns)
-
-    objects = list_objects(spark, input_day_uri(config.input, day))
-    staged = spark.createDataFrame(objects.rdd.mapPartitions(process), STAGED_SPARK_SCHEMA)
-    staged.write.mode("overwrite").parquet(staging_uri)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=20_000)
@@ -200,13 +163,12 @@ def main() -> None:
     parser.add_argument("--batch-profiles", type=int, default=500)
     parser.add_argument("--symbolication", default="embedded")
     parser.add_argument("--vroom", default="embedded")
-    parser.add_argument("--rdd", action="store_true", help="also time rdd.mapPartitions against mapInArrow")
     parser.add_argument("--workdir", help="keep the generated data here (default: a temporary directory)")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        workdir, day, stage_with = args.child
-        run_child(Path(workdir), args, date.fromisoformat(day), stage_with)
+        workdir, day = args.child
+        run_child(Path(workdir), args, date.fromisoformat(day))
         return
 
     with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
@@ -216,7 +178,7 @@ def main() -> None:
         profiles_a, seconds_a = single_process(workdir, args, DAY_LARGE)
         rate_a = profiles_a / seconds_a
         print(f"(a) single process: {profiles_a} profiles in {seconds_a:.1f}s = {rate_a:.0f} profiles/s", flush=True)
-        large = spark_child(workdir, args, DAY_LARGE, "arrow")
+        large = spark_child(workdir, args, DAY_LARGE)
         rate_b = large["profiles"] / large["seconds"]
         print(
             f"(b) Spark {large['master']} ({large['cores']} cores): {large['profiles']} profiles in "
@@ -225,16 +187,12 @@ def main() -> None:
             flush=True,
         )
         print(f"ratio b/a = {rate_b / rate_a:.2f} (target >= 1.3)", flush=True)
-        small = spark_child(workdir, args, DAY_SMALL, "arrow")
+        small = spark_child(workdir, args, DAY_SMALL)
         for label, run in ((f"{args.small:>6}", small), (f"{args.profiles:>6}", large)):
             print(
                 f"driver peak memory at {label} profiles: python {run['python_peak_mb']:.0f} MB, "
                 f"JVM heap {run['jvm_heap_peak_mb']:.0f} MB"
             )
-        if args.rdd:
-            rdd = spark_child(workdir, args, DAY_LARGE, "rdd")
-            rate_rdd = rdd["profiles"] / rdd["seconds"]
-            print(f"rdd.mapPartitions: {rate_rdd:.0f} profiles/s = {rate_rdd / rate_b:.2f} x mapInArrow")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 from datetime import date, timedelta
@@ -13,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
-from job_cli import PROJECT_ROOT, job_command, job_environment, run_job
+from job_cli import run_job
 from ops_input import GOOD_PER_DAY, MESSAGES_PER_DAY, write_day
 
 from transforms import cli
 from transforms.config import LockConfig
+from transforms.crash_points import ENVIRONMENT
 from transforms.day_lock import DayLock, DayLockLost, DayRefused, is_stale
 
 DAYS = [date(2026, 11, 1) + timedelta(days=offset) for offset in range(3)]
@@ -38,38 +38,24 @@ def test_a_killed_backfill_resumes_at_the_first_unfinished_day(tmp_path):
         write_day(tmp_path / "input", day)
     warehouse = tmp_path / "warehouse"
     args = ["--input", str(tmp_path / "input"), "--warehouse", str(warehouse), "--symbolication", "off"]
-    args += ["--vroom", "off", "--start", str(DAYS[0]), "--end", str(DAYS[-1])]
+    args += ["--vroom", "off", "--start", str(DAYS[0])]
+    whole = ["--end", str(DAYS[-1])]
 
-    # The first run is killed (with its JVM and workers) once day 1 is recorded and day 2 has begun.
-    crashed = subprocess.Popen(
-        job_command(*args, "--run-id", "crashed"),
-        cwd=PROJECT_ROOT,
-        env=job_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    seen: list[str] = []
-    try:
-        for line in crashed.stdout:
-            if line.startswith(f"{DAYS[1]}: reading"):
-                break
-            seen.append(line)
-    finally:
-        os.killpg(crashed.pid, signal.SIGKILL)
-        crashed.wait()
-        crashed.stdout.close()
-    assert any(line.startswith(f"{DAYS[0]}: finished") for line in seen), seen
+    earlier = run_job(*args, "--end", str(DAYS[0]), "--run-id", "earlier")
+    assert earlier.returncode == 0, earlier.stderr[-3000:]
+    # The range run skips day 1, stages days 2 and 3 in one job, and is killed between its tables' commits.
+    crashed = run_job(*args, *whole, "--run-id", "crashed", extra_env={ENVIRONMENT: "published:profiles"})
+    assert crashed.returncode == -signal.SIGKILL
+    assert f"{DAYS[0]}: already finished" in crashed.stdout
     assert [(run["dt"], run["status"]) for run in _job_runs(warehouse)] == [(DAYS[0], "finished")]
 
-    resumed = run_job(*args, "--run-id", "resumed")
+    resumed = run_job(*args, *whole, "--run-id", "resumed")
 
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"{DAYS[0]}: already finished" in resumed.stdout
     runs = _job_runs(warehouse)
     assert [(run["dt"], run["run_id"], run["status"]) for run in runs] == [
-        (DAYS[0], "crashed", "finished"),
+        (DAYS[0], "earlier", "finished"),
         (DAYS[1], "resumed", "finished"),
         (DAYS[2], "resumed", "finished"),
     ]

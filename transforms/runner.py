@@ -1,8 +1,10 @@
-"""Running the job over days: skip finished days, stage and publish each day, record it in `job_runs`.
+"""Running the job over days: skip finished days, stage and publish the others, record each in `job_runs`.
 
-Each day is processed while holding its lock (`transforms/day_lock.py`): a second run of a day that is in
-progress is refused, and a range run stops there. After a crash the same command resumes at the first
-day `job_runs` does not record as finished.
+Consecutive days of a range are staged in one Spark job and published in one commit per table, in which
+each day's partition is replaced whole: a day can always be run again on its own. Each day is processed
+while holding its lock (`transforms/day_lock.py`): a second run of a day that is in progress is refused,
+and a range run stops there. After a crash the same command resumes at the first day `job_runs` does not
+record as finished.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial, reduce
 from typing import Any
 
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.errors.exceptions.captured import CapturedException
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from transforms import crash_points
@@ -26,16 +30,18 @@ from transforms.config import JobConfig
 from transforms.day_lock import DayLock, DayRefused
 from transforms.reference import ReferenceData
 from transforms.spark_job import (
+    StagedDay,
     delete_staging,
     delete_stale_staging,
+    input_bytes,
     input_day_uri,
     most_common_unexpected,
     path_exists,
-    publish_day,
-    stage_day,
-    staged_counts,
+    publish_days,
+    stage_days,
     table_uri,
 )
+from transforms.staging import staging_day_uri
 
 JOB_RUNS = "job_runs"
 FINISHED = "finished"
@@ -43,11 +49,12 @@ FAILED = "failed"
 SKIPPED = "skipped"
 REFUSED = "refused"
 
+# Consecutive days are staged in one Spark job, up to this many days and this many input bytes: a bound on
+# the staging space, on the day locks held at once, and on the work that a failed job takes with it.
+MAX_DAYS_PER_JOB = 31
+MAX_INPUT_BYTES_PER_JOB = 8 * 2**30
+
 Progress = Callable[[str], None]
-
-
-class InputDayMissing(RuntimeError):
-    pass
 
 
 class TooManyUnexpectedFailures(RuntimeError):
@@ -138,9 +145,25 @@ def day_summary(result: DayResult) -> dict[str, Any]:
     }
 
 
-def _record_run(
-    spark: SparkSession, warehouse: str, run_id: str, arguments: dict[str, Any], result: DayResult, started: datetime
+def _record_runs(
+    spark: SparkSession,
+    warehouse: str,
+    run_id: str,
+    arguments: dict[str, Any],
+    results: list[tuple[DayResult, datetime]],
 ) -> None:
+    """Append one row per day's result (with when its work started) to `job_runs`, in one commit."""
+    frames = [_job_run_frame(spark, run_id, arguments, result, started) for result, started in results]
+    # mergeSchema: a job_runs table written before a column was added takes the new column.
+    rows = reduce(DataFrame.unionByName, frames)
+    rows.write.format("delta").mode("append").option("mergeSchema", "true").partitionBy("dt").save(
+        table_uri(warehouse, JOB_RUNS)
+    )
+
+
+def _job_run_frame(
+    spark: SparkSession, run_id: str, arguments: dict[str, Any], result: DayResult, started: datetime
+) -> DataFrame:
     summary = day_summary(result)
     row = {
         "run_id": run_id,
@@ -161,11 +184,7 @@ def _record_run(
         "summary": json.dumps(summary, sort_keys=True, default=str),
     }
     # Literal columns: the row is built in the JVM, so a failure is recorded even when Python workers cannot start.
-    frame = spark.range(1).select(*(F.lit(row[name]).cast(kind).alias(name) for name, kind in _JOB_RUNS_COLUMNS))
-    # mergeSchema: a job_runs table written before a column was added takes the new column.
-    frame.write.format("delta").mode("append").option("mergeSchema", "true").partitionBy("dt").save(
-        table_uri(warehouse, JOB_RUNS)
-    )
+    return spark.range(1).select(*(F.lit(row[name]).cast(kind).alias(name) for name, kind in _JOB_RUNS_COLUMNS))
 
 
 _JOB_RUNS_COLUMNS = (
@@ -190,36 +209,6 @@ _JOB_RUNS_COLUMNS = (
 
 def _no_progress(_: str) -> None:
     pass
-
-
-def process_day(
-    spark: SparkSession,
-    config: JobConfig,
-    reference: ReferenceData,
-    day: date,
-    run_id: str,
-    progress: Progress = _no_progress,
-) -> dict[str, Any]:
-    """Stage and publish one day; returns its counts. Raises `InputDayMissing` when there is no input."""
-    day_uri = input_day_uri(config.input, day)
-    if not path_exists(spark, day_uri):
-        raise InputDayMissing(f"no input for {day}: {day_uri} does not exist")
-    staging_uri = f"{config.warehouse.rstrip('/')}/_staging/run_id={run_id}/dt={day.isoformat()}"
-    for stale in delete_stale_staging(spark, config.warehouse, day):
-        progress(f"{day}: deleted {stale}, left by a run that died")
-    try:
-        progress(f"{day}: reading {day_uri}, running the stages, staging the rows")
-        stage_day(spark, config, reference, day=day, run_id=run_id, staging_uri=staging_uri)
-        crash_points.reach("staged")
-        progress(f"{day}: counting the staged rows")
-        counts = staged_counts(spark, staging_uri)
-        if over_unexpected_ceiling(counts, config.max_unexpected_failure_share):
-            most_common = most_common_unexpected(spark, staging_uri)
-            raise _too_many_unexpected(counts, config.max_unexpected_failure_share, most_common)
-        publish_day(spark, config.warehouse, staging_uri, day, lambda table: progress(f"{day}: publishing {table}"))
-    finally:
-        delete_staging(spark, staging_uri)
-    return counts
 
 
 def over_unexpected_ceiling(counts: dict[str, Any], ceiling: float) -> bool:
@@ -252,57 +241,147 @@ def run_days(
 ) -> list[DayResult]:
     """Process the days in order; a finished day is skipped unless forced.
 
-    The first failed or refused day stops the range, so that the same command resumes there.
+    Consecutive days to process are run as a group (`_run_group`): staged in one Spark job, published in one
+    commit per table, recorded in one `job_runs` commit. The first failed or refused day stops the range, so
+    that the same command resumes there.
     """
     done = set() if force else finished_days(spark, config.warehouse)
     results: list[DayResult] = []
-    for day in days:
-        if day in done:
-            result = DayResult(day, SKIPPED, {}, 0.0)
+    remaining = list(days)
+    while remaining:
+        if remaining[0] in done:
+            group_results = [DayResult(remaining[0], SKIPPED, {}, 0.0)]
         else:
-            try:
-                with DayLock(config.warehouse, day, run_id, config.locks) as lock:
-                    result = _run_locked_day(spark, config, reference, day, run_id, force, arguments, lock, progress)
-            except DayRefused as refused:
-                result = DayResult(day, REFUSED, {}, 0.0, str(refused))
-        results.append(result)
-        report(result)
-        if result.status in (FAILED, REFUSED):
-            break
+            group = _next_group(spark, config, remaining, done)
+            group_results = _run_group(spark, config, reference, group, run_id, force, arguments, progress)
+        for result in group_results:
+            results.append(result)
+            report(result)
+            if result.status in (FAILED, REFUSED):
+                return results
+        remaining = remaining[len(group_results) :]
     return results
 
 
-def _run_locked_day(
+def _next_group(spark: SparkSession, config: JobConfig, remaining: list[date], done: set[date]) -> list[date]:
+    """The next days to run together: consecutive unfinished days, within the bounds of one Spark job."""
+    group: list[date] = []
+    total = 0
+    for day in remaining[:MAX_DAYS_PER_JOB]:
+        if day in done:
+            break
+        total += input_bytes(spark, input_day_uri(config.input, day))
+        if group and total > MAX_INPUT_BYTES_PER_JOB:
+            break
+        group.append(day)
+    return group
+
+
+def _run_group(
     spark: SparkSession,
     config: JobConfig,
     reference: ReferenceData,
-    day: date,
+    group: list[date],
     run_id: str,
     force: bool,
     arguments: dict[str, Any],
-    lock: DayLock,
     progress: Progress,
-) -> DayResult:
-    # Another run may have finished the day between this run's start and taking the lock.
-    if not force and finished_days(spark, config.warehouse, [day]):
-        return DayResult(day, SKIPPED, {}, 0.0)
-    started, clock = datetime.now(UTC), time.monotonic()
+) -> list[DayResult]:
+    """Lock, stage, publish and record a group of days; returns a result for each day up to the first that
+    stops the range (refused, missing input, over the ceiling of unexpected failures, a failed Spark job)."""
+    with ExitStack() as held:
+        locks: dict[date, DayLock] = {}
+        results: dict[date, DayResult] = {}
+        for day in group:
+            try:
+                locks[day] = held.enter_context(DayLock(config.warehouse, day, run_id, config.locks))
+            except DayRefused as refused:
+                results[day] = DayResult(day, REFUSED, {}, 0.0, str(refused))
+                break
+        # Another run may have finished some of the days between this run's start and taking their locks.
+        finished = set() if force else finished_days(spark, config.warehouse, list(locks))
+        work: list[date] = []
+        for day in locks:
+            if day in finished:
+                results[day] = DayResult(day, SKIPPED, {}, 0.0)
+            elif not path_exists(spark, input_day_uri(config.input, day)):
+                error = f"no input for {day}: {input_day_uri(config.input, day)} does not exist"
+                results[day] = DayResult(day, FAILED, {}, 0.0, error)
+                break
+            else:
+                work.append(day)
+        started = datetime.now(UTC)
+        if work:
+            results.update(_process_days(spark, config, reference, work, run_id, progress))
+        ordered = [results[day] for day in group if day in results]
+        stop = next((index for index, result in enumerate(ordered) if result.status in (FAILED, REFUSED)), None)
+        ordered = ordered if stop is None else ordered[: stop + 1]
+        recorded = []
+        for index, result in enumerate(ordered):
+            if result.status in (FINISHED, FAILED):
+                try:
+                    locks[result.day].ensure_held()
+                except DayRefused as lost:
+                    ordered[index] = DayResult(result.day, REFUSED, {}, 0.0, str(lost))
+                    ordered = ordered[: index + 1]
+                    break
+                recorded.append((result, started))
+        if recorded:
+            progress(f"{_label([result.day for result, _ in recorded])}: recording the day in {JOB_RUNS}")
+            _record_runs(spark, config.warehouse, run_id, arguments, recorded)
+        return ordered
+
+
+def _publishing(progress: Progress, label: str, table: str) -> None:
+    progress(f"{label}: publishing {table}")
+
+
+def _label(days: list[date]) -> str:
+    return str(days[0]) if len(days) == 1 else f"{days[0]}..{days[-1]}"
+
+
+def _process_days(
+    spark: SparkSession, config: JobConfig, reference: ReferenceData, days: list[date], run_id: str, progress: Progress
+) -> dict[date, DayResult]:
+    """Stage the days in one Spark job and publish those before the first day over the ceiling of unexpected
+    failures; returns each day's result (none for the days after that one: they are left for the next run)."""
+    staging_uri = f"{config.warehouse.rstrip('/')}/_staging/run_id={run_id}"
+    for day in days:
+        for stale in delete_stale_staging(spark, config.warehouse, day):
+            progress(f"{day}: deleted {stale}, left by a run that died")
+    clock = time.monotonic()
+    results: dict[date, DayResult] = {}
+    label = _label(days)
     try:
-        counts = process_day(spark, config, reference, day, run_id, progress)
-    except InputDayMissing as error:
-        result = DayResult(day, FAILED, {}, time.monotonic() - clock, str(error))
-    except TooManyUnexpectedFailures as error:
-        result = DayResult(day, FAILED, error.counts, time.monotonic() - clock, str(error))
+        progress(f"{label}: reading the input, running the stages, staging the rows")
+        staged = stage_days(spark, config, reference, days, run_id=run_id, staging_uri=staging_uri)
+        crash_points.reach("staged")
+        publishable: list[StagedDay] = []
+        for day in days:
+            counts = staged[day].counts.summary()
+            if over_unexpected_ceiling(counts, config.max_unexpected_failure_share):
+                most_common = most_common_unexpected(spark, staged[day])
+                error = _too_many_unexpected(counts, config.max_unexpected_failure_share, most_common)
+                results[day] = DayResult(day, FAILED, counts, 0.0, str(error))
+                break
+            publishable.append(staged[day])
+        if publishable:
+            published = _label([day.day for day in publishable])
+            on_table = partial(_publishing, progress, published)
+            publish_days(spark, config.warehouse, publishable, on_table)
+            crash_points.reach("published")
+        for day in publishable:
+            results[day.day] = DayResult(day.day, FINISHED, day.counts.summary(), 0.0)
     except (Py4JJavaError, CapturedException) as error:
-        # A task that failed on every attempt: the day is not published.
-        result = DayResult(day, FAILED, {}, time.monotonic() - clock, f"Spark failed: {root_cause(error)}")
-    else:
-        result = DayResult(day, FINISHED, counts, time.monotonic() - clock)
-        crash_points.reach("published")
-    lock.ensure_held()
-    progress(f"{day}: recording the day in {JOB_RUNS}")
-    _record_run(spark, config.warehouse, run_id, arguments, result, started)
-    return result
+        # A task that failed on every attempt: no day of the job is published.
+        failure = f"Spark failed: {root_cause(error)}"
+        results = {day: DayResult(day, FAILED, {}, 0.0, failure) for day in days}
+    finally:
+        for day in days:
+            delete_staging(spark, staging_day_uri(staging_uri, day))
+    # Each day's share of the group's time.
+    seconds = (time.monotonic() - clock) / len(days)
+    return {day: replace(result, seconds=seconds) for day, result in results.items()}
 
 
 def config_summary(config: JobConfig) -> dict[str, Any]:

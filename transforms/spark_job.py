@@ -1,17 +1,22 @@
-"""Spark plumbing of one day: read the input objects, run the partitions, publish the Delta tables.
+"""Spark plumbing of a run: read the input objects, run the partitions, publish the Delta tables.
 
-A day is processed in two steps. *Stage*: every partition runs the stages once (side effects such as
-vroom pushes and blobs happen here, exactly once per task attempt) and its rows are written to a
-Parquet staging directory. *Publish*: each table's rows are read back from staging and replace the
-day's partition of its Delta table (`replaceWhere dt = D`), one atomic commit per table.
+Days are processed in two steps. *Stage*: every partition runs the stages once (side effects such as
+vroom pushes and blobs happen here, exactly once per task attempt); each task writes its rows as one
+Parquet file per table and day, in the table's own columns (`transforms/staging.py`), and returns only the
+files' names and the day's counts. A range's days are staged in one Spark job. *Publish*: each table's
+staged files replace the days' partitions of its Delta table (`replaceWhere dt IN (...)`), one atomic
+commit per table.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
+from functools import partial, reduce
+from itertools import groupby
 from typing import Any
 
 import pyarrow as pa
@@ -24,9 +29,8 @@ from transforms.config import JobConfig
 from transforms.context import StageContext
 from transforms.partition import staged_batches
 from transforms.reference import ReferenceData
-from transforms.tables import STAGED, TABLES
-
-STAGED_SPARK_SCHEMA = from_arrow_schema(STAGED)
+from transforms.staging import DayCounts, DayFiles, stage_batch, staging_day_uri
+from transforms.tables import TABLES
 
 
 def input_day_uri(input_uri: str, day: date) -> str:
@@ -46,6 +50,12 @@ def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
 def path_exists(spark: SparkSession, uri: str) -> bool:
     path, filesystem = _hadoop_path(spark, uri)
     return bool(filesystem.exists(path))
+
+
+def input_bytes(spark: SparkSession, uri: str) -> int:
+    """The bytes of every object under `uri` (0 when it does not exist)."""
+    path, filesystem = _hadoop_path(spark, uri)
+    return int(filesystem.getContentSummary(path).getLength()) if filesystem.exists(path) else 0
 
 
 def delete_stale_staging(spark: SparkSession, warehouse: str, day: date) -> list[str]:
@@ -105,52 +115,76 @@ def empty_objects(spark: SparkSession, day_uri: str) -> list[str]:
     return empty
 
 
-def _process_arrow_partition(
-    batches: Iterator[pa.RecordBatch], config: JobConfig, reference: ReferenceData, run_id: str, day: date
+@dataclass
+class StagedDay:
+    """A staged day: each table's staged files and the day's counts, as the tasks returned them."""
+
+    day: date
+    files: dict[str, list[str]] = field(default_factory=dict)
+    counts: DayCounts = field(default_factory=DayCounts)
+
+
+def _stage_partition(
+    batches: Iterator[pa.RecordBatch], config: JobConfig, reference: ReferenceData, run_id: str, staging_uri: str
 ) -> Iterator[pa.RecordBatch]:
+    """A partition's objects, of one or more days, in; per day its staged files and counts out (one row)."""
     storage.configure(config.storage)
-    ctx = StageContext(config=config, reference=reference, run_id=run_id, day=day)
+    limit = config.limits.max_object_bytes
+    listed = [row for batch in batches for row in batch.to_pylist()]  # paths and lengths only
+    listed.sort(key=lambda row: row["dt"])
+    for day, rows in groupby(listed, key=lambda row: row["dt"]):
+        ctx = StageContext(config=config, reference=reference, run_id=run_id, day=day)
+        objects = ((row["path"], row["length"], read_content(row["path"], row["length"], limit)) for row in rows)
+        files, counts = DayFiles(staging_day_uri(staging_uri, day)), DayCounts()
+        for batch in staged_batches(objects, ctx):
+            stage_batch(batch, files, counts)
+        written = files.close()
+        yield pa.RecordBatch.from_pylist(
+            [{"dt": day, "files": json.dumps(written), "counts": counts.to_json()}], schema=STAGED_MANIFEST
+        )
 
-    def objects() -> Iterator[tuple[str, int, bytes | None]]:
-        for batch in batches:
-            columns = batch.to_pydict()
-            for path, length in zip(columns["path"], columns["length"], strict=True):
-                yield path, length, read_content(path, length, config.limits.max_object_bytes)
 
-    yield from staged_batches(objects(), ctx)
+STAGED_MANIFEST = pa.schema([("dt", pa.date32()), ("files", pa.string()), ("counts", pa.string())])
 
 
-def stage_day(
-    spark: SparkSession,
-    config: JobConfig,
-    reference: ReferenceData,
-    *,
-    day: date,
-    run_id: str,
-    staging_uri: str,
+def stage_days(
+    spark: SparkSession, config: JobConfig, reference: ReferenceData, days: list[date], *, run_id: str, staging_uri: str
+) -> dict[date, StagedDay]:
+    """Run the stages over the days' objects in one Spark job; the rows go to staged files, one per table and
+    task, under `<staging_uri>/dt=D/`. Returns what each day's tasks wrote and counted."""
+    objects = reduce(
+        DataFrame.unionByName,
+        (list_objects(spark, input_day_uri(config.input, day)).withColumn("dt", F.lit(day)) for day in days),
+    )
+    process = partial(_stage_partition, config=config, reference=reference, run_id=run_id, staging_uri=staging_uri)
+    staged = {day: StagedDay(day) for day in days}
+    for row in objects.mapInArrow(process, from_arrow_schema(STAGED_MANIFEST)).collect():
+        day = staged[row["dt"]]
+        for table, uri in json.loads(row["files"]).items():
+            day.files.setdefault(table, []).append(uri)
+        day.counts.merge(DayCounts.from_json(row["counts"]))
+    return staged
+
+
+def publish_days(
+    spark: SparkSession, warehouse: str, staged: list[StagedDay], on_table: Callable[[str], None] | None = None
 ) -> None:
-    objects = list_objects(spark, input_day_uri(config.input, day))
-    process = partial(_process_arrow_partition, config=config, reference=reference, run_id=run_id, day=day)
-    staged = objects.mapInArrow(process, STAGED_SPARK_SCHEMA)
-    staged.write.mode("overwrite").parquet(staging_uri)
+    """Replace the days' partitions of every table with their staged rows (`on_table` hears of each table).
 
-
-def publish_day(
-    spark: SparkSession, warehouse: str, staging_uri: str, day: date, on_table: Callable[[str], None] | None = None
-) -> None:
-    """Replace the day's partition of every table with the staged rows (`on_table` hears of each table).
-
-    The tables are written concurrently, each its own Spark job and Delta commit: most of a small
-    table's write is the fixed cost of a commit, which then overlaps with the large tables' work.
+    One Delta commit per table for all the days: each day is replaced whole in it (`replaceWhere dt IN (...)`),
+    and can be replaced again on its own later. The tables are written concurrently, each its own Spark job:
+    most of a small table's write is the fixed cost of a commit, which then overlaps with the large tables'.
     """
-    staged = spark.read.parquet(staging_uri)
+    days = ", ".join(f"DATE'{day.day.isoformat()}'" for day in staged)
 
     def publish(table: str, schema: pa.Schema) -> None:
-        rows = staged.where(F.col(table).isNotNull()).select(*(F.col(f"{table}.{name}") for name in schema.names))
+        files = [uri for day in staged for uri in day.files.get(table, [])]
+        spark_schema = from_arrow_schema(schema)
+        rows = spark.read.schema(spark_schema).parquet(*files) if files else spark.createDataFrame([], spark_schema)
         (
             rows.write.format("delta")
             .mode("overwrite")
-            .option("replaceWhere", f"dt = DATE'{day.isoformat()}'")
+            .option("replaceWhere", f"dt IN ({days})")
             # A table written before a column was added (e.g. `quarantine.unexpected`) takes the new column.
             .option("mergeSchema", "true")
             .partitionBy("dt")
@@ -168,60 +202,17 @@ def publish_day(
             written.result()
 
 
-def most_common_unexpected(spark: SparkSession, staging_uri: str) -> str | None:
+def most_common_unexpected(spark: SparkSession, staged: StagedDay) -> str | None:
     """The most frequent unexpected failure of the staged day, as `error_kind: error_message (n times)`."""
-    staged = spark.read.parquet(staging_uri)
+    files = staged.files.get("quarantine", [])
+    if not files:
+        return None
+    quarantine = spark.read.schema(from_arrow_schema(TABLES["quarantine"])).parquet(*files)
     row = (
-        staged.where(F.col("quarantine.unexpected"))
-        .groupBy("quarantine.error_kind", "quarantine.error_message")
+        quarantine.where(F.col("unexpected"))
+        .groupBy("error_kind", "error_message")
         .count()
         .orderBy(F.desc("count"), "error_kind", "error_message")
         .first()
     )
     return None if row is None else f"{row['error_kind']}: {row['error_message']} ({row['count']} times)"
-
-
-def staged_counts(spark: SparkSession, staging_uri: str) -> dict[str, Any]:
-    """The day's counts, aggregated on the executors: rows per table and outcomes by kind.
-
-    The three aggregations are independent Spark jobs, run concurrently.
-    """
-    staged = spark.read.parquet(staging_uri)
-
-    def totals() -> dict[str, Any]:
-        row = staged.select(
-            *(F.count(F.col(name)).alias(name) for name in (*TABLES, "dropped")),
-            F.coalesce(F.sum("profiles.frames_total"), F.lit(0)).alias("frames_total"),
-            F.coalesce(F.sum("profiles.frames_symbolicated"), F.lit(0)).alias("frames_symbolicated"),
-            F.count(F.when(F.col("quarantine.unexpected"), 1)).alias("unexpected_failures"),
-        ).first()
-        return row.asDict()
-
-    def outcomes_by_reason() -> list[dict[str, Any]]:
-        rows = (
-            staged.where(F.col("outcomes").isNotNull())
-            .groupBy("outcomes.outcome_name", "outcomes.category_name", "outcomes.reason")
-            .agg(F.count(F.lit(1)).alias("rows"), F.sum("outcomes.quantity").alias("quantity"))
-            .orderBy("outcome_name", "category_name", "reason")
-            .collect()
-        )
-        return [row.asDict() for row in rows]
-
-    def quarantine_by_kind() -> dict[str, int]:
-        rows = (
-            staged.where(F.col("quarantine").isNotNull())
-            .groupBy("quarantine.error_kind")
-            .agg(F.count(F.lit(1)).alias("rows"))
-            .orderBy("error_kind")
-            .collect()
-        )
-        return {row["error_kind"]: row["rows"] for row in rows}
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        counted = pool.submit(totals)
-        by_reason = pool.submit(outcomes_by_reason)
-        by_kind = pool.submit(quarantine_by_kind)
-        counts = counted.result()
-        counts["outcomes_by_reason"] = by_reason.result()
-        counts["quarantine_by_kind"] = by_kind.result()
-    return counts

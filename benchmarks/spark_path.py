@@ -1,0 +1,216 @@
+"""The Spark path against one process, with the light stages (symbolication and vroom off):
+
+    python benchmarks/spark_path.py                         # days of 20,000 and 50,000 profiles of ~85 KB
+    python benchmarks/spark_path.py --profiles 2000 --large 5000 --target-bytes 20000      # a quick look
+
+In one run it generates the input, then times, over the same files and configuration:
+  (a) one Python process running the partition function and writing the staged Parquet files of each table
+      (`staged_batches` + `stage_batch`, what each Spark task runs), on both days;
+  (b) the job on local[2] from a ready SparkSession, the two days one after the other in one child process
+      (after a small day that warms it up);
+      the marginal rate is (large - small profiles) / (large - small seconds), the fixed cost of a day the
+      small day's time beyond its profiles at that rate; each step of a day (stage, publish, record) is timed
+      from the job's progress lines;
+  (c) a small day (--small-messages profiles) and a range of --small-days such days, each in a child process
+      of its own, with and without the session's start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DAY_SMALL, DAY_LARGE = date(2026, 11, 23), date(2026, 11, 24)
+FIRST_TINY = date(2026, 10, 1)
+
+
+def _config(workdir: Path) -> Any:
+    from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+
+    return JobConfig(
+        input=str(workdir / "input"),
+        warehouse=str(workdir / "warehouse"),
+        reference=str(ROOT / "conf" / "reference.json"),
+        symbolication=SymbolicationConfig(mode="off"),
+        vroom=VroomConfig(mode="off"),
+        options=SentryOptions(unsampled_profiles_enabled=True),
+    )
+
+
+def tiny_days(args: argparse.Namespace) -> list[date]:
+    return [FIRST_TINY + timedelta(days=offset) for offset in range(args.small_days + 1)]
+
+
+def generate(workdir: Path, args: argparse.Namespace) -> None:
+    from transforms.synthetic import write_day
+
+    if (workdir / "input").exists():
+        print(f"input kept from an earlier run in {workdir}", flush=True)
+        return
+    sizes = [(DAY_SMALL, args.profiles, args.target_bytes), (DAY_LARGE, args.large, args.target_bytes)]
+    sizes += [(day, args.small_messages, args.target_bytes) for day in tiny_days(args)]
+    for day, count, target_bytes in sizes:
+        started = time.perf_counter()
+        manifest = write_day(
+            workdir / "input",
+            day.isoformat(),
+            profiles=count,
+            objects=max(2, count // 250),
+            seed=day.toordinal(),
+            target_bytes=target_bytes,
+        )
+        if count >= 1000:
+            print(
+                f"generated {day}: {manifest.profiles} profiles, {manifest.payload_bytes / 1e6:.0f} MB of JSON in "
+                f"{len(manifest.objects)} objects ({time.perf_counter() - started:.0f}s)",
+                flush=True,
+            )
+
+
+def single_process(workdir: Path, day: date) -> tuple[int, float]:
+    """(a): the partition function and the staged files of every table, in this process."""
+    from transforms.context import StageContext
+    from transforms.partition import staged_batches
+    from transforms.reference import load_reference
+    from transforms.staging import DayCounts, DayFiles, stage_batch
+
+    config = _config(workdir)
+    ctx = StageContext(config=config, reference=load_reference(config.reference), run_id="baseline", day=day)
+    day_dir = workdir / "input" / f"dt={day.isoformat()}"
+
+    def objects():
+        for path in sorted(day_dir.iterdir()):
+            content = path.read_bytes()
+            yield str(path), len(content), content
+
+    started = time.perf_counter()
+    files, counts = DayFiles(str(workdir / "baseline" / f"dt={day}")), DayCounts()
+    for batch in staged_batches(objects(), ctx):
+        stage_batch(batch, files, counts)
+    files.close()
+    return counts.rows["profiles"], time.perf_counter() - started
+
+
+def child(workdir: Path, runs: list[list[date]]) -> list[dict[str, Any]]:
+    command = [sys.executable, __file__, "--child", str(workdir), json.dumps([[str(d) for d in r] for r in runs])]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_child(workdir: Path, runs: list[list[date]]) -> None:
+    from transforms.reference import load_reference
+    from transforms.runner import run_days
+    from transforms.spark_session import build_session
+
+    config = _config(workdir)
+    started = time.perf_counter()
+    spark = build_session("spark-path-benchmark", [config.input])
+    session = time.perf_counter() - started
+    reference = load_reference(config.reference)
+    figures = []
+    for index, days in enumerate(runs):
+        lines: list[tuple[float, str]] = []
+        progress = partial(_timed, lines)
+        started = time.perf_counter()
+        results = run_days(
+            spark,
+            config,
+            reference,
+            days,
+            run_id=f"bench-{index}",
+            force=True,
+            arguments={},
+            report=lambda _: None,
+            progress=progress,
+        )
+        ended = time.perf_counter()
+        assert all(result.status == "finished" for result in results), results
+        figures.append(
+            {
+                "profiles": sum(result.counts["profiles"] for result in results),
+                "seconds": ended - started,
+                "session_seconds": session,
+                "steps": _steps(started, lines, ended),
+            }
+        )
+    print(json.dumps(figures))
+
+
+def _timed(lines: list[tuple[float, str]], line: str) -> None:
+    lines.append((time.perf_counter(), line))
+
+
+def _steps(started: float, lines: list[tuple[float, str]], ended: float) -> dict[str, float]:
+    """Seconds of each step, from the first progress line of each to the next step's."""
+    marks = {"stage": "reading", "publish": "publishing", "record": "recording"}
+    begins = {step: next(t for t, line in lines if f": {word}" in line) for step, word in marks.items()}
+    ordered = sorted(begins.items(), key=lambda item: item[1])
+    steps = {"before": ordered[0][1] - started}
+    for (step, begin), (_, end) in zip(ordered, [*ordered[1:], ("end", ended)], strict=True):
+        steps[step] = end - begin
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", type=int, default=20_000, help="profiles of the smaller large day")
+    parser.add_argument("--large", type=int, default=50_000, help="profiles of the larger day")
+    parser.add_argument("--target-bytes", type=int, default=85_000)
+    parser.add_argument("--small-days", type=int, default=10)
+    parser.add_argument("--small-messages", type=int, default=240)
+    parser.add_argument("--workdir", help="keep the generated data here (default: a temporary directory)")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        workdir, runs = args.child
+        run_child(Path(workdir), [[date.fromisoformat(d) for d in r] for r in json.loads(runs)])
+        return
+
+    with tempfile.TemporaryDirectory(prefix="spark-path-") as scratch:
+        workdir = Path(args.workdir or scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        generate(workdir, args)
+        single = {day: single_process(workdir, day) for day in (DAY_SMALL, DAY_LARGE)}
+        for profiles, seconds in single.values():
+            print(f"(a) one process: {profiles} profiles in {seconds:.1f}s = {profiles / seconds:.0f}/s", flush=True)
+        rate_a = sum(p for p, _ in single.values()) / sum(s for _, s in single.values())
+
+        # The first day of a session pays for the JVM's and the workers' warm-up and the tables' creation.
+        _, small, large = child(workdir, [tiny_days(args)[:1], [DAY_SMALL], [DAY_LARGE]])
+        marginal = (large["profiles"] - small["profiles"]) / (large["seconds"] - small["seconds"])
+        fixed = small["seconds"] - small["profiles"] / marginal
+        print(f"(b) Spark session start-up {small['session_seconds']:.1f}s", flush=True)
+        for run in (small, large):
+            steps = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in run["steps"].items())
+            print(f"(b) {run['profiles']} profiles in {run['seconds']:.1f}s ({steps})", flush=True)
+        print(f"marginal rate {marginal:.0f} profiles/s = {marginal / rate_a:.2f} x one process (target >= 1.6)")
+        print(f"fixed cost of a day beyond start-up: {fixed:.1f}s (target <= 8)", flush=True)
+
+        days = tiny_days(args)
+        (one,) = child(workdir, [days[:1]])
+        (ten,) = child(workdir, [days[1:]])
+        print(
+            f"(c) one day of {args.small_messages} profiles: {one['seconds']:.1f}s "
+            f"(+{one['session_seconds']:.1f}s start-up); {args.small_days} such days: {ten['seconds']:.1f}s "
+            f"(+{ten['session_seconds']:.1f}s start-up)"
+        )
+        with_startup = (ten["seconds"] + ten["session_seconds"]) / (one["seconds"] + one["session_seconds"])
+        print(
+            f"{args.small_days} days / one day = {with_startup:.2f} with start-up, "
+            f"{ten['seconds'] / one['seconds']:.2f} without (target <= 3)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""A range in one Spark job: the same tables as day-by-day runs, each day still replaceable on its own, and
+`job_runs` counting exactly the rows the tables hold."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from deltalake import DeltaTable
+from ops_input import GOOD_PER_DAY, MESSAGES_PER_DAY, write_day
+
+from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+from transforms.reference import ReferenceData
+from transforms.runner import FINISHED, run_days
+from transforms.tables import TABLES
+
+DAYS = [date(2026, 11, 10) + timedelta(days=offset) for offset in range(3)]
+# Columns that differ between two correct runs: who wrote the row, and when an outcome was emitted.
+VOLATILE = {"run_id", "timestamp"}
+
+
+def config(root: Path, name: str) -> JobConfig:
+    return JobConfig(
+        input=str(root / "input"),
+        warehouse=str(root / name / "warehouse"),
+        symbolication=SymbolicationConfig(mode="off"),
+        vroom=VroomConfig(profiles_bucket=str(root / name / "bucket")),
+        options=SentryOptions(unsampled_profiles_enabled=True),
+    )
+
+
+def run(spark, job: JobConfig, days: list[date], run_id: str, lines: list[str] | None = None) -> list:
+    return run_days(
+        spark, job, ReferenceData(), days, run_id=run_id, force=True, arguments={}, report=lambda _: None,
+        progress=lines.append if lines is not None else lambda _: None,
+    )  # fmt: skip
+
+
+def table(job: JobConfig, name: str) -> pd.DataFrame:
+    frame = DeltaTable(f"{job.warehouse}/{name}").to_pandas()
+    columns = sorted(set(frame.columns) - VOLATILE)
+    return frame[columns].map(repr).sort_values(columns).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def runs(spark, tmp_path_factory) -> tuple[JobConfig, JobConfig, list[str]]:
+    root = tmp_path_factory.mktemp("ranges")
+    for day in DAYS:
+        write_day(root / "input", day)
+    ranged, daily = config(root, "range"), config(root, "daily")
+    lines: list[str] = []
+    assert [result.status for result in run(spark, ranged, DAYS, "range", lines)] == [FINISHED] * len(DAYS)
+    for day in DAYS:
+        assert [result.status for result in run(spark, daily, [day], f"daily-{day}")] == [FINISHED]
+    return ranged, daily, lines
+
+
+def test_a_range_in_one_job_gives_the_tables_of_day_by_day_runs(runs) -> None:
+    ranged, daily, lines = runs
+    # One stage job and one commit per table for the whole range.
+    staging = f"{DAYS[0]}..{DAYS[-1]}: reading the input, running the stages, staging the rows"
+    assert [line for line in lines if "reading" in line] == [staging]
+    assert sum("publishing profiles" in line for line in lines) == 1
+    for name in TABLES:
+        assert table(ranged, name).equals(table(daily, name)), name
+    profiles = DeltaTable(f"{ranged.warehouse}/profiles").to_pandas(columns=["dt"])
+    assert profiles.groupby("dt").size().to_dict() == dict.fromkeys(DAYS, GOOD_PER_DAY)
+
+
+def test_job_runs_counts_equal_the_rows_of_the_tables(runs) -> None:
+    ranged, _, _ = runs
+    job_runs = DeltaTable(f"{ranged.warehouse}/job_runs").to_pandas()
+    assert sorted(job_runs["dt"]) == DAYS and set(job_runs["status"]) == {FINISHED}
+    rows = {name: DeltaTable(f"{ranged.warehouse}/{name}").to_pandas(columns=["dt"]) for name in TABLES}
+    for run_row in job_runs.to_dict("records"):
+        per_table = {name: int((frame["dt"] == run_row["dt"]).sum()) for name, frame in rows.items()}
+        assert run_row["profiles_out"] == per_table["profiles"] == GOOD_PER_DAY
+        assert run_row["quarantined"] == per_table["quarantine"]
+        assert run_row["outcomes"] == per_table["outcomes"] and run_row["functions"] == per_table["functions"]
+        assert run_row["messages_in"] == MESSAGES_PER_DAY
+        assert per_table["functions"] > 0
+
+
+def test_a_day_of_a_range_run_again_alone_replaces_only_that_day(spark, runs) -> None:
+    ranged, _, _ = runs
+    before = {name: table(ranged, name) for name in TABLES}
+    assert [result.status for result in run(spark, ranged, [DAYS[1]], "again")] == [FINISHED]
+    for name in TABLES:
+        written = DeltaTable(f"{ranged.warehouse}/{name}").to_pandas(columns=["dt", "run_id"])
+        owners = written.groupby("dt")["run_id"].unique().map(sorted).to_dict()
+        assert owners == {day: ["again" if day == DAYS[1] else "range"] for day in owners}, name
+        assert table(ranged, name).equals(before[name]), name

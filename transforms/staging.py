@@ -1,0 +1,176 @@
+"""A partition's staged output, free of Spark: each table's rows as a Parquet file in the table's own columns,
+and the day's counts taken from the same batches.
+
+Publishing then reads each table's files as they are (no filtering of a wide staged record, no second pass
+to count), and the driver adds up the counts of the tasks instead of reading the staged rows again.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyarrow import fs as pafs
+
+from transforms import storage
+from transforms.tables import TABLES
+
+# Columns that hold compressed bytes already (zstd payloads, msgpack records): compressing them again costs
+# time and saves nothing.
+_INCOMPRESSIBLE = {"payload", "raw"}
+_OUTCOME_KEYS = ("outcome_name", "category_name", "reason")
+
+
+def staging_day_uri(staging_uri: str, day: date) -> str:
+    return storage.join(staging_uri, f"dt={day.isoformat()}")
+
+
+def table_rows(batch: pa.RecordBatch, table: str) -> pa.Table:
+    """The rows of `table` in a staged batch, in the table's own columns."""
+    column = batch.column(table)
+    rows = column.filter(column.is_valid())
+    return pa.Table.from_arrays(rows.flatten(), schema=TABLES[table])
+
+
+@dataclass
+class DayCounts:
+    """What `job_runs` and the summary count of a day: rows per table and dropped, frames, outcomes by reason,
+    quarantine by kind. Added up batch by batch in the workers, then task by task on the driver."""
+
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*TABLES, "dropped"), 0))
+    frames_total: int = 0
+    frames_symbolicated: int = 0
+    unexpected_failures: int = 0
+    outcomes: dict[tuple[str | None, ...], list[int]] = field(default_factory=dict)  # key -> [rows, quantity]
+    quarantine_by_kind: dict[str | None, int] = field(default_factory=dict)
+
+    def add_table(self, table: str, rows: pa.Table) -> None:
+        self.rows[table] += rows.num_rows
+        if not rows.num_rows:
+            return
+        if table == "profiles":
+            self.frames_total += pc.sum(rows["frames_total"]).as_py() or 0
+            self.frames_symbolicated += pc.sum(rows["frames_symbolicated"]).as_py() or 0
+        elif table == "quarantine":
+            self.unexpected_failures += pc.sum(rows["unexpected"].cast(pa.int64())).as_py() or 0
+            for group in rows.group_by("error_kind", use_threads=False).aggregate([([], "count_all")]).to_pylist():
+                kind = group["error_kind"]
+                self.quarantine_by_kind[kind] = self.quarantine_by_kind.get(kind, 0) + group["count_all"]
+        elif table == "outcomes":
+            grouped = rows.group_by(list(_OUTCOME_KEYS), use_threads=False).aggregate(
+                [([], "count_all"), ("quantity", "sum")]
+            )
+            for group in grouped.to_pylist():
+                totals = self.outcomes.setdefault(tuple(group[key] for key in _OUTCOME_KEYS), [0, 0])
+                totals[0] += group["count_all"]
+                totals[1] += group["quantity_sum"] or 0
+
+    def add_dropped(self, dropped: int) -> None:
+        self.rows["dropped"] += dropped
+
+    def merge(self, other: DayCounts) -> None:
+        for name, rows in other.rows.items():
+            self.rows[name] = self.rows.get(name, 0) + rows
+        self.frames_total += other.frames_total
+        self.frames_symbolicated += other.frames_symbolicated
+        self.unexpected_failures += other.unexpected_failures
+        for key, (rows, quantity) in other.outcomes.items():
+            totals = self.outcomes.setdefault(key, [0, 0])
+            totals[0] += rows
+            totals[1] += quantity
+        for kind, rows in other.quarantine_by_kind.items():
+            self.quarantine_by_kind[kind] = self.quarantine_by_kind.get(kind, 0) + rows
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "rows": self.rows,
+                "frames": [self.frames_total, self.frames_symbolicated, self.unexpected_failures],
+                "outcomes": [[*key, *totals] for key, totals in self.outcomes.items()],
+                "quarantine_by_kind": [[kind, rows] for kind, rows in self.quarantine_by_kind.items()],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> DayCounts:
+        data = json.loads(text)
+        frames_total, frames_symbolicated, unexpected = data["frames"]
+        return cls(
+            rows=data["rows"],
+            frames_total=frames_total,
+            frames_symbolicated=frames_symbolicated,
+            unexpected_failures=unexpected,
+            outcomes={tuple(entry[:3]): entry[3:] for entry in data["outcomes"]},
+            quarantine_by_kind={kind: rows for kind, rows in data["quarantine_by_kind"]},
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The counts as `job_runs` and the printed summary hold them (nulls sort first, as in Spark)."""
+        return {
+            **self.rows,
+            "frames_total": self.frames_total,
+            "frames_symbolicated": self.frames_symbolicated,
+            "unexpected_failures": self.unexpected_failures,
+            "outcomes_by_reason": [
+                {**dict(zip(_OUTCOME_KEYS, key, strict=True)), "rows": rows, "quantity": quantity}
+                for key, (rows, quantity) in sorted(self.outcomes.items(), key=lambda item: _nulls_first(item[0]))
+            ],
+            "quarantine_by_kind": {
+                kind: self.quarantine_by_kind[kind] for kind in sorted(self.quarantine_by_kind, key=_null_first)
+            },
+        }
+
+
+def _null_first(value: Any) -> tuple[bool, Any]:
+    return (value is not None, value if value is not None else "")
+
+
+def _nulls_first(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
+    return tuple(_null_first(value) for value in values)
+
+
+class DayFiles:
+    """One task attempt's Parquet files of one day, one per table, each opened at the table's first row.
+
+    A file is written under a name of its own (`<table>-<unique>.parquet`); only the names that a successful
+    task returns are ever published, so a failed attempt's files are left unread.
+    """
+
+    def __init__(self, day_uri: str) -> None:
+        self.day_uri = day_uri
+        self.name = uuid.uuid4().hex
+        self.writers: dict[str, tuple[pq.ParquetWriter, str]] = {}
+
+    def write(self, table: str, rows: pa.Table) -> None:
+        if not rows.num_rows:
+            return
+        if table not in self.writers:
+            uri = storage.join(self.day_uri, f"{table}-{self.name}.parquet")
+            filesystem, path = storage.resolve(uri)
+            if isinstance(filesystem, pafs.LocalFileSystem):
+                filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+            compression = {name: "none" if name in _INCOMPRESSIBLE else "snappy" for name in TABLES[table].names}
+            writer = pq.ParquetWriter(path, TABLES[table], filesystem=filesystem, compression=compression)
+            self.writers[table] = (writer, uri)
+        self.writers[table][0].write_table(rows)
+
+    def close(self) -> dict[str, str]:
+        """Closes every file; returns each table's file URI."""
+        for writer, _ in self.writers.values():
+            writer.close()
+        return {table: uri for table, (_, uri) in self.writers.items()}
+
+
+def stage_batch(batch: pa.RecordBatch, files: DayFiles, counts: DayCounts) -> None:
+    """Write a staged batch's rows to their tables' files and count them."""
+    for table in TABLES:
+        rows = table_rows(batch, table)
+        files.write(table, rows)
+        counts.add_table(table, rows)
+    counts.add_dropped(pc.sum(batch.column("dropped").is_valid()).as_py() or 0)
