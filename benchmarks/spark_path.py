@@ -80,26 +80,10 @@ def generate(workdir: Path, args: argparse.Namespace) -> None:
 
 def single_process(workdir: Path, day: date) -> tuple[int, float]:
     """(a): the partition function and the staged files of every table, in this process."""
-    from transforms.context import StageContext
-    from transforms.partition import staged_batches
-    from transforms.reference import load_reference
-    from transforms.staging import DayCounts, DayFiles, stage_batch
+    from baseline import stage_day_in_one_process
 
-    config = _config(workdir)
-    ctx = StageContext(config=config, reference=load_reference(config.reference), run_id="baseline", day=day)
     day_dir = workdir / "input" / f"dt={day.isoformat()}"
-
-    def objects():
-        for path in sorted(day_dir.iterdir()):
-            content = path.read_bytes()
-            yield str(path), len(content), content
-
-    started = time.perf_counter()
-    files, counts = DayFiles(str(workdir / "baseline" / f"dt={day}")), DayCounts()
-    for batch in staged_batches(objects(), ctx):
-        stage_batch(batch, files, counts)
-    files.close()
-    return counts.rows["profiles"], time.perf_counter() - started
+    return stage_day_in_one_process(_config(workdir), day, day_dir, workdir / "baseline" / f"dt={day}")
 
 
 def child(workdir: Path, runs: list[list[date]]) -> list[dict[str, Any]]:

@@ -72,26 +72,10 @@ def generate(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def single_process(workdir: Path, args: argparse.Namespace, day: date) -> tuple[int, float]:
     """(a): the same per-partition functions in this process, staged files written as the tasks write them."""
-    from transforms.context import StageContext
-    from transforms.partition import staged_batches
-    from transforms.reference import load_reference
-    from transforms.staging import DayCounts, DayFiles, stage_batch
+    from baseline import stage_day_in_one_process
 
-    config = _config(workdir, args)
-    ctx = StageContext(config=config, reference=load_reference(config.reference), run_id="baseline", day=day)
     day_dir = workdir / "input" / f"dt={day.isoformat()}"
-
-    def objects():
-        for path in sorted(day_dir.iterdir()):
-            content = path.read_bytes()
-            yield str(path), len(content), content
-
-    started = time.perf_counter()
-    files, counts = DayFiles(str(workdir / "baseline" / f"dt={day}")), DayCounts()
-    for batch in staged_batches(objects(), ctx):
-        stage_batch(batch, files, counts)
-    files.close()
-    return counts.rows["profiles"], time.perf_counter() - started
+    return stage_day_in_one_process(_config(workdir, args), day, day_dir, workdir / "baseline" / f"dt={day}")
 
 
 def spark_child(workdir: Path, args: argparse.Namespace, day: date) -> dict[str, Any]:
