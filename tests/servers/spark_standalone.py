@@ -2,8 +2,8 @@
 
 The master and the worker are the JVM daemons a real standalone cluster runs (`bin/spark-class` inside the
 pyspark package, which is a complete Spark distribution), on free loopback ports, each in its own process
-group so that teardown also ends the executors the worker started. Readiness is the master's own status
-page listing the worker as ALIVE, polled until a deadline.
+group so that teardown also ends the executors the worker started. Readiness is the worker's own log line
+saying the master registered it, awaited up to a deadline.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import os
 import signal
 import socket
 import subprocess
-import time
-import urllib.error
+import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -28,10 +27,10 @@ import pytest
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 START_DEADLINE_SECONDS = 120.0
 STOP_DEADLINE_SECONDS = 30.0
-POLL_SECONDS = 0.2
 WORKER_CORES = 2
 WORKER_MEMORY = "3g"
 # The daemons only schedule; the default 1 GB heap each is more than a small machine should give them.
+REGISTERED_LINE = b"Successfully registered with master"
 DAEMON_ENVIRONMENT = {"SPARK_DAEMON_MEMORY": "256m", "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1"}
 
 
@@ -61,7 +60,8 @@ def _read_status(status_url: str) -> dict:
         return json.load(response)
 
 
-def _start(arguments: list[str], log: IO[bytes], environment: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def _start(arguments: list[str], log: IO[bytes] | int, environment: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """A daemon whose output goes to `log` (a file, or `subprocess.PIPE` for the caller to read)."""
     command = [str(SPARK_HOME / "bin" / "spark-class"), *arguments]
     env = {**os.environ, **DAEMON_ENVIRONMENT, "SPARK_HOME": str(SPARK_HOME), **environment}
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -81,20 +81,36 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def _wait_for_alive_worker(status_url: str, daemons: list[subprocess.Popen[bytes]], logs: list[Path]) -> None:
-    deadline = time.monotonic() + START_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        for daemon, log in zip(daemons, logs, strict=True):
-            if daemon.poll() is not None:
-                raise RuntimeError(f"a Spark daemon exited with {daemon.returncode}: {log.read_text()[-2000:]}")
-        try:
-            workers = _read_status(status_url).get("workers", [])
-        except (urllib.error.URLError, ConnectionError, json.JSONDecodeError):
-            workers = []
-        if any(worker.get("state") == "ALIVE" for worker in workers):
-            return
-        time.sleep(POLL_SECONDS)  # polling interval; the deadline bounds the wait
-    raise TimeoutError(f"no ALIVE worker at {status_url} within {START_DEADLINE_SECONDS:.0f}s")
+class _RegistrationWatch:
+    """Copies the worker's output to its log and tells when the worker has registered with the master, or ended.
+
+    The worker logs one line when the master accepts it; waiting on that line needs no polling interval.
+    """
+
+    def __init__(self, worker: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        self.registered = False
+        self._settled = threading.Event()
+        self._thread = threading.Thread(target=self._copy, args=(worker, log), daemon=True)
+        self._thread.start()
+
+    def _copy(self, worker: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        assert worker.stdout is not None
+        for line in worker.stdout:
+            log.write(line)
+            log.flush()
+            if not self.registered and REGISTERED_LINE in line:
+                self.registered = True
+                self._settled.set()
+        self._settled.set()  # the worker ended
+
+    def wait(self, log_path: Path) -> None:
+        if not self._settled.wait(START_DEADLINE_SECONDS):
+            raise TimeoutError(f"the Spark worker did not register within {START_DEADLINE_SECONDS:.0f}s")
+        if not self.registered:
+            raise RuntimeError(f"the Spark worker ended before registering: {log_path.read_text()[-2000:]}")
+
+    def join(self) -> None:
+        self._thread.join(STOP_DEADLINE_SECONDS)
 
 
 @contextmanager
@@ -119,11 +135,13 @@ def running_spark_cluster(root: Path) -> Iterator[SparkCluster]:
             ["org.apache.spark.deploy.worker.Worker", master_url, "--host", "127.0.0.1", "--port", str(worker_port),
              "--webui-port", str(worker_ui_port), "--cores", str(WORKER_CORES), "--memory", WORKER_MEMORY,
              "--work-dir", str(work_dir)],
-            stack.enter_context(logs[1].open("wb")),
+            subprocess.PIPE,
             environment,
         )  # fmt: skip
+        watch = _RegistrationWatch(worker, stack.enter_context(logs[1].open("wb")))
+        stack.callback(watch.join)
         stack.callback(_stop, worker)
-        _wait_for_alive_worker(status_url, [master, worker], logs)
+        watch.wait(logs[1])
         yield SparkCluster(master_url=master_url, status_url=status_url, work_dir=work_dir)
 
 
