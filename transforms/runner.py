@@ -211,14 +211,19 @@ def _no_progress(_: str) -> None:
     pass
 
 
+def _messages(counts: dict[str, Any]) -> int:
+    """The day's messages: each lands in exactly one of profiles, quarantine or the dropped count."""
+    return sum(int(counts.get(name, 0)) for name in ("profiles", "quarantine", "dropped"))
+
+
 def over_unexpected_ceiling(counts: dict[str, Any], ceiling: float) -> bool:
     """Whether the day's share of unexpected failures is over the ceiling."""
-    messages = sum(int(counts.get(name, 0)) for name in ("profiles", "quarantine", "dropped"))
+    messages = _messages(counts)
     return bool(messages) and int(counts.get("unexpected_failures", 0)) / messages > ceiling
 
 
 def _too_many_unexpected(counts: dict[str, Any], ceiling: float, most_common: str | None) -> TooManyUnexpectedFailures:
-    messages = sum(int(counts.get(name, 0)) for name in ("profiles", "quarantine", "dropped"))
+    messages = _messages(counts)
     unexpected = int(counts.get("unexpected_failures", 0))
     return TooManyUnexpectedFailures(
         f"{unexpected} of {messages} messages failed unexpectedly ({unexpected / messages:.1%}), over the ceiling "
