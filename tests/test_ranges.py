@@ -1,22 +1,28 @@
 """A range in one Spark job: the same tables as day-by-day runs, each day still replaceable on its own, and
-`job_runs` counting exactly the rows the tables hold."""
+`job_runs` counting exactly the rows the tables hold. Publishing commits the staged files as they are."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 from ops_input import GOOD_PER_DAY, MESSAGES_PER_DAY, write_day
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
 from transforms.reference import ReferenceData
 from transforms.runner import FINISHED, run_days
-from transforms.tables import TABLES
+from transforms.tables import QUARANTINE, TABLES
 
 DAYS = [date(2026, 11, 10) + timedelta(days=offset) for offset in range(3)]
+# The input's days have no continuous chunks and no occurrences.
+TABLES_WITH_ROWS = {"profiles", "outcomes", "quarantine", "functions"}
 # Columns that differ between two correct runs: who wrote the row, and when an outcome was emitted.
 VOLATILE = {"run_id", "timestamp"}
 
@@ -83,12 +89,57 @@ def test_job_runs_counts_equal_the_rows_of_the_tables(runs) -> None:
         assert per_table["functions"] > 0
 
 
+def data_files(job: JobConfig, name: str) -> dict[str, tuple[date, int]]:
+    """The table's current data files: path -> (day, rows), as its Delta log lists them."""
+    files = pa.table(DeltaTable(f"{job.warehouse}/{name}").get_add_actions(flatten=True)).to_pylist()
+    return {entry["path"]: (entry["partition.dt"], entry["num_records"]) for entry in files}
+
+
+def test_published_files_are_the_staged_files_moved_not_rewritten(runs) -> None:
+    ranged, _, _ = runs
+    for name in TABLES:
+        files = data_files(ranged, name)
+        assert bool(files) == (name in TABLES_WITH_ROWS), name
+        for path, (day, rows) in files.items():
+            assert re.fullmatch(rf"dt={day}/{name}-[0-9a-f]{{32}}\.parquet", path), path
+            footer = pq.read_metadata(f"{ranged.warehouse}/{name}/{path}")
+            # Written by the task with pyarrow (Spark would write parquet-mr), without the partition column.
+            assert footer.created_by.startswith("parquet-cpp-arrow"), path
+            assert "dt" not in footer.schema.names and footer.num_rows == rows, path
+        (commit,) = DeltaTable(f"{ranged.warehouse}/{name}").history(1)
+        assert commit["operation"] == "WRITE" and commit["operationParameters"]["mode"] == "Overwrite"
+        assert commit["operationParameters"]["predicate"] == "dt IN (" + ", ".join(f"DATE'{d}'" for d in DAYS) + ")"
+    assert not list((Path(ranged.warehouse) / "_staging").iterdir())
+
+
 def test_a_day_of_a_range_run_again_alone_replaces_only_that_day(spark, runs) -> None:
     ranged, _, _ = runs
     before = {name: table(ranged, name) for name in TABLES}
+    files_before = {name: data_files(ranged, name) for name in TABLES}
     assert [result.status for result in run(spark, ranged, [DAYS[1]], "again")] == [FINISHED]
     for name in TABLES:
         written = DeltaTable(f"{ranged.warehouse}/{name}").to_pandas(columns=["dt", "run_id"])
         owners = written.groupby("dt")["run_id"].unique().map(sorted).to_dict()
         assert owners == {day: ["again" if day == DAYS[1] else "range"] for day in owners}, name
         assert table(ranged, name).equals(before[name]), name
+        # The other days keep their very files; the day's earlier files leave the table, not the disk (time travel).
+        files = data_files(ranged, name)
+        kept = {path: entry for path, entry in files_before[name].items() if entry[0] != DAYS[1]}
+        assert {path: entry for path, entry in files.items() if entry[0] != DAYS[1]} == kept, name
+        replaced = set(files_before[name]) - set(kept)
+        assert bool(replaced) == (name in TABLES_WITH_ROWS) and not replaced & set(files), name
+        assert all((Path(ranged.warehouse) / name / path).exists() for path in replaced), name
+
+
+def test_a_table_written_before_a_column_existed_takes_it(spark, tmp_path) -> None:
+    job = config(tmp_path, "older")
+    write_day(tmp_path / "input", DAYS[0])
+    older = QUARANTINE.remove(QUARANTINE.get_field_index("unexpected"))
+    row = dict.fromkeys(older.names) | {"dt": DAYS[1], "run_id": "older"}
+    frame = spark.createDataFrame([tuple(row.values())], from_arrow_schema(older))
+    frame.write.format("delta").partitionBy("dt").save(f"{job.warehouse}/quarantine")
+    assert [result.status for result in run(spark, job, [DAYS[0]], "newer")] == [FINISHED]
+    quarantine = DeltaTable(f"{job.warehouse}/quarantine").to_pandas(columns=["dt", "run_id", "unexpected"])
+    assert quarantine[quarantine["run_id"] == "older"]["unexpected"].isna().all()
+    newer = quarantine[quarantine["run_id"] == "newer"]
+    assert len(newer) == MESSAGES_PER_DAY - GOOD_PER_DAY and not newer["unexpected"].any()

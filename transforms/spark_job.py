@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial, reduce
 from itertools import groupby
-from typing import Any
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -27,9 +26,11 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from transforms import crash_points, storage
 from transforms.config import JobConfig
 from transforms.context import StageContext
+from transforms.delta_commit import replace_days
+from transforms.hadoop_fs import hadoop_path
 from transforms.partition import staged_batches
 from transforms.reference import ReferenceData
-from transforms.staging import DayCounts, DayFiles, stage_batch, staging_day_uri
+from transforms.staging import DayCounts, DayFiles, StagedFile, data_schema, stage_batch, staging_day_uri
 from transforms.tables import TABLES
 
 
@@ -41,20 +42,14 @@ def table_uri(warehouse: str, table: str) -> str:
     return f"{warehouse.rstrip('/')}/{table}"
 
 
-def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-
 def path_exists(spark: SparkSession, uri: str) -> bool:
-    path, filesystem = _hadoop_path(spark, uri)
+    path, filesystem = hadoop_path(spark, uri)
     return bool(filesystem.exists(path))
 
 
 def input_bytes(spark: SparkSession, uri: str) -> int:
     """The bytes of every object under `uri` (0 when it does not exist)."""
-    path, filesystem = _hadoop_path(spark, uri)
+    path, filesystem = hadoop_path(spark, uri)
     return int(filesystem.getContentSummary(path).getLength()) if filesystem.exists(path) else 0
 
 
@@ -63,7 +58,7 @@ def delete_stale_staging(spark: SparkSession, warehouse: str, day: date) -> list
 
     Called while holding the day's lock, so no live run is staging the day.
     """
-    pattern, filesystem = _hadoop_path(spark, f"{warehouse.rstrip('/')}/_staging/run_id=*/dt={day.isoformat()}")
+    pattern, filesystem = hadoop_path(spark, f"{warehouse.rstrip('/')}/_staging/run_id=*/dt={day.isoformat()}")
     found = filesystem.globStatus(pattern) or []
     for status in found:
         delete_staging(spark, str(status.getPath()))
@@ -72,7 +67,7 @@ def delete_stale_staging(spark: SparkSession, warehouse: str, day: date) -> list
 
 def delete_staging(spark: SparkSession, staging_uri: str) -> None:
     """Delete a run's staging directory of a day, and the run's directory when no other day is left in it."""
-    path, filesystem = _hadoop_path(spark, staging_uri)
+    path, filesystem = hadoop_path(spark, staging_uri)
     filesystem.delete(path, True)
     run_directory = path.getParent()
     if filesystem.exists(run_directory) and not filesystem.listStatus(run_directory):
@@ -103,7 +98,7 @@ def read_content(path: str, length: int, max_object_bytes: int) -> bytes | None:
 
 def empty_objects(spark: SparkSession, day_uri: str) -> list[str]:
     """Paths of the zero-byte objects under `day_uri` (only metadata is listed, on the driver)."""
-    root, filesystem = _hadoop_path(spark, day_uri)
+    root, filesystem = hadoop_path(spark, day_uri)
     files = filesystem.listFiles(root, True)
     empty = []
     while files.hasNext():
@@ -120,7 +115,7 @@ class StagedDay:
     """A staged day: each table's staged files and the day's counts, as the tasks returned them."""
 
     day: date
-    files: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, list[StagedFile]] = field(default_factory=dict)
     counts: DayCounts = field(default_factory=DayCounts)
 
 
@@ -139,8 +134,9 @@ def _stage_partition(
         for batch in staged_batches(objects, ctx):
             stage_batch(batch, files, counts)
         written = files.close()
+        files_json = json.dumps({table: staged.to_json() for table, staged in written.items()})
         yield pa.RecordBatch.from_pylist(
-            [{"dt": day, "files": json.dumps(written), "counts": counts.to_json()}], schema=STAGED_MANIFEST
+            [{"dt": day, "files": files_json, "counts": counts.to_json()}], schema=STAGED_MANIFEST
         )
 
 
@@ -160,8 +156,8 @@ def stage_days(
     staged = {day: StagedDay(day) for day in days}
     for row in objects.mapInArrow(process, from_arrow_schema(STAGED_MANIFEST)).collect():
         day = staged[row["dt"]]
-        for table, uri in json.loads(row["files"]).items():
-            day.files.setdefault(table, []).append(uri)
+        for table, staged_file in json.loads(row["files"]).items():
+            day.files.setdefault(table, []).append(StagedFile.from_json(staged_file))
         day.counts.merge(DayCounts.from_json(row["counts"]))
     return staged
 
@@ -169,45 +165,36 @@ def stage_days(
 def publish_days(
     spark: SparkSession, warehouse: str, staged: list[StagedDay], on_table: Callable[[str], None] | None = None
 ) -> None:
-    """Replace the days' partitions of every table with their staged rows (`on_table` hears of each table).
+    """Replace the days' partitions of every table with their staged files (`on_table` hears of each table).
 
-    One Delta commit per table for all the days: each day is replaced whole in it (`replaceWhere dt IN (...)`),
-    and can be replaced again on its own later. The tables are written concurrently, each its own Spark job:
-    most of a small table's write is the fixed cost of a commit, which then overlaps with the large tables'.
+    One Delta commit per table for all the days: each day is replaced whole in it, and can be replaced again on
+    its own later. The staged files are moved into the tables, not rewritten (`transforms/delta_commit.py`).
+    The tables are committed concurrently: a commit's time is mostly Delta reading the table's state, which
+    then overlaps between tables.
     """
-    days = ", ".join(f"DATE'{day.day.isoformat()}'" for day in staged)
+    days = [day.day for day in staged]
 
-    def publish(table: str, schema: pa.Schema) -> None:
-        files = [uri for day in staged for uri in day.files.get(table, [])]
-        spark_schema = from_arrow_schema(schema)
-        rows = spark.read.schema(spark_schema).parquet(*files) if files else spark.createDataFrame([], spark_schema)
-        (
-            rows.write.format("delta")
-            .mode("overwrite")
-            .option("replaceWhere", f"dt IN ({days})")
-            # A table written before a column was added (e.g. `quarantine.unexpected`) takes the new column.
-            .option("mergeSchema", "true")
-            .partitionBy("dt")
-            .save(table_uri(warehouse, table))
-        )
+    def publish(table: str) -> None:
+        files = [(day.day, staged_file) for day in staged for staged_file in day.files.get(table, [])]
+        replace_days(spark, table_uri(warehouse, table), TABLES[table], days, files)
         crash_points.reach(f"published:{table}")
 
     with ThreadPoolExecutor(max_workers=len(TABLES)) as pool:
-        writes = []
-        for table, schema in TABLES.items():
+        commits = []
+        for table in TABLES:
             if on_table is not None:
                 on_table(table)  # from this thread, so that progress lines never interleave
-            writes.append(pool.submit(publish, table, schema))
-        for written in writes:
-            written.result()
+            commits.append(pool.submit(publish, table))
+        for committed in commits:
+            committed.result()
 
 
 def most_common_unexpected(spark: SparkSession, staged: StagedDay) -> str | None:
     """The most frequent unexpected failure of the staged day, as `error_kind: error_message (n times)`."""
-    files = staged.files.get("quarantine", [])
+    files = [staged_file.uri for staged_file in staged.files.get("quarantine", [])]
     if not files:
         return None
-    quarantine = spark.read.schema(from_arrow_schema(TABLES["quarantine"])).parquet(*files)
+    quarantine = spark.read.schema(from_arrow_schema(data_schema("quarantine"))).parquet(*files)
     row = (
         quarantine.where(F.col("unexpected"))
         .groupBy("error_kind", "error_message")

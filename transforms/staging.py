@@ -8,6 +8,7 @@ to count), and the driver adds up the counts of the tasks instead of reading the
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -135,36 +136,73 @@ def _nulls_first(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
     return tuple(_null_first(value) for value in values)
 
 
+@dataclass(frozen=True)
+class StagedFile:
+    """A staged Parquet file as a Delta commit adds it: where it is, its rows, bytes and modification time."""
+
+    uri: str
+    rows: int
+    size: int
+    modified_ms: int
+
+    def to_json(self) -> list[Any]:
+        return [self.uri, self.rows, self.size, self.modified_ms]
+
+    @classmethod
+    def from_json(cls, fields: list[Any]) -> StagedFile:
+        return cls(*fields)
+
+
+def data_schema(table: str) -> pa.Schema:
+    """A table's columns as its Delta data files hold them: all but the partition column `dt`, which Delta
+    keeps in the file's entry of the log."""
+    schema = TABLES[table]
+    return schema.remove(schema.get_field_index("dt"))
+
+
 class DayFiles:
     """One task attempt's Parquet files of one day, one per table, each opened at the table's first row.
 
-    A file is written under a name of its own (`<table>-<unique>.parquet`); only the names that a successful
-    task returns are ever published, so a failed attempt's files are left unread.
+    The files are Delta data files as they are: the day's partition is published by moving them into the
+    table and committing them, never by rewriting them. A file is written under a name of its own
+    (`<table>-<unique>.parquet`); only the files that a successful task returns are ever published, so a
+    failed attempt's files are left unread.
     """
 
     def __init__(self, day_uri: str) -> None:
         self.day_uri = day_uri
         self.name = uuid.uuid4().hex
-        self.writers: dict[str, tuple[pq.ParquetWriter, str]] = {}
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.rows: dict[str, int] = {}
 
     def write(self, table: str, rows: pa.Table) -> None:
         if not rows.num_rows:
             return
         if table not in self.writers:
-            uri = storage.join(self.day_uri, f"{table}-{self.name}.parquet")
-            filesystem, path = storage.resolve(uri)
+            filesystem, path = storage.resolve(self._uri(table))
             if isinstance(filesystem, pafs.LocalFileSystem):
                 filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
-            compression = {name: "none" if name in _INCOMPRESSIBLE else "snappy" for name in TABLES[table].names}
-            writer = pq.ParquetWriter(path, TABLES[table], filesystem=filesystem, compression=compression)
-            self.writers[table] = (writer, uri)
-        self.writers[table][0].write_table(rows)
+            schema = data_schema(table)
+            compression = {name: "none" if name in _INCOMPRESSIBLE else "snappy" for name in schema.names}
+            self.writers[table] = pq.ParquetWriter(path, schema, filesystem=filesystem, compression=compression)
+            self.rows[table] = 0
+        self.writers[table].write_table(rows.drop_columns(["dt"]))
+        self.rows[table] += rows.num_rows
 
-    def close(self) -> dict[str, str]:
-        """Closes every file; returns each table's file URI."""
-        for writer, _ in self.writers.values():
+    def close(self) -> dict[str, StagedFile]:
+        """Closes every file; returns each table's file."""
+        written = {}
+        for table, writer in self.writers.items():
             writer.close()
-        return {table: uri for table, (_, uri) in self.writers.items()}
+            uri = self._uri(table)
+            filesystem, path = storage.resolve(uri)
+            info = filesystem.get_file_info(path)
+            modified = info.mtime.timestamp() if info.mtime else time.time()
+            written[table] = StagedFile(uri, self.rows[table], info.size, int(modified * 1000))
+        return written
+
+    def _uri(self, table: str) -> str:
+        return storage.join(self.day_uri, f"{table}-{self.name}.parquet")
 
 
 def stage_batch(batch: pa.RecordBatch, files: DayFiles, counts: DayCounts) -> None:
