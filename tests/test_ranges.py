@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
@@ -89,10 +90,13 @@ def test_job_runs_counts_equal_the_rows_of_the_tables(runs) -> None:
         assert per_table["functions"] > 0
 
 
+def add_actions(job: JobConfig, name: str) -> list[dict]:
+    return pa.table(DeltaTable(f"{job.warehouse}/{name}").get_add_actions(flatten=True)).to_pylist()
+
+
 def data_files(job: JobConfig, name: str) -> dict[str, tuple[date, int]]:
     """The table's current data files: path -> (day, rows), as its Delta log lists them."""
-    files = pa.table(DeltaTable(f"{job.warehouse}/{name}").get_add_actions(flatten=True)).to_pylist()
-    return {entry["path"]: (entry["partition.dt"], entry["num_records"]) for entry in files}
+    return {entry["path"]: (entry["partition.dt"], entry["num_records"]) for entry in add_actions(job, name)}
 
 
 def test_published_files_are_the_staged_files_moved_not_rewritten(runs) -> None:
@@ -110,6 +114,26 @@ def test_published_files_are_the_staged_files_moved_not_rewritten(runs) -> None:
         assert commit["operation"] == "WRITE" and commit["operationParameters"]["mode"] == "Overwrite"
         assert commit["operationParameters"]["predicate"] == "dt IN (" + ", ".join(f"DATE'{d}'" for d in DAYS) + ")"
     assert not list((Path(ranged.warehouse) / "_staging").iterdir())
+
+
+def test_file_statistics_in_the_log_are_those_of_the_files(spark, runs) -> None:
+    ranged, _, _ = runs
+    for name in TABLES_WITH_ROWS:
+        for entry in add_actions(ranged, name):
+            rows = pq.read_table(f"{ranged.warehouse}/{name}/{entry['path']}")
+            bounded = [key.removeprefix("min.") for key, value in entry.items() if key.startswith("min.") and value]
+            assert "project_id" in bounded, name
+            for column in bounded:
+                low, high = pc.min_max(rows[column]).values()
+                assert (entry[f"min.{column}"], entry[f"max.{column}"]) == (low.as_py(), high.as_py()), column
+            for column in rows.column_names:
+                assert entry.get(f"null_count.{column}") in (None, rows[column].null_count), column
+    # Spark skips files by these statistics: what it reads with a filter is what the filter keeps.
+    profiles = spark.read.format("delta").load(f"{ranged.warehouse}/profiles")
+    everything = profiles.groupBy("project_id").count().collect()
+    for row in everything:
+        assert profiles.where(profiles.project_id == row["project_id"]).count() == row["count"]
+    assert profiles.where(profiles.project_id == -1).count() == 0 and len(everything) > 1
 
 
 def test_a_day_of_a_range_run_again_alone_replaces_only_that_day(spark, runs) -> None:

@@ -75,7 +75,7 @@ def _add_action(spark: SparkSession, table_uri: str, day: date, staged: StagedFi
             "size": staged.size,
             "modificationTime": staged.modified_ms,
             "dataChange": True,
-            "stats": json.dumps({"numRecords": staged.rows}),
+            "stats": staged.stats,
         }
     }
 

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
 from transforms import storage
+from transforms.file_stats import FileStats
 from transforms.tables import TABLES
 
 # Columns that hold compressed bytes already (zstd payloads, msgpack records): compressing them again costs
@@ -138,15 +139,16 @@ def _nulls_first(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
 
 @dataclass(frozen=True)
 class StagedFile:
-    """A staged Parquet file as a Delta commit adds it: where it is, its rows, bytes and modification time."""
+    """A staged Parquet file as a Delta commit adds it: where it is, its bytes, modification time and statistics
+    (Delta's JSON)."""
 
     uri: str
-    rows: int
     size: int
     modified_ms: int
+    stats: str
 
     def to_json(self) -> list[Any]:
-        return [self.uri, self.rows, self.size, self.modified_ms]
+        return [self.uri, self.size, self.modified_ms, self.stats]
 
     @classmethod
     def from_json(cls, fields: list[Any]) -> StagedFile:
@@ -173,7 +175,7 @@ class DayFiles:
         self.day_uri = day_uri
         self.name = uuid.uuid4().hex
         self.writers: dict[str, pq.ParquetWriter] = {}
-        self.rows: dict[str, int] = {}
+        self.stats: dict[str, FileStats] = {}
 
     def write(self, table: str, rows: pa.Table) -> None:
         if not rows.num_rows:
@@ -185,9 +187,10 @@ class DayFiles:
             schema = data_schema(table)
             compression = {name: "none" if name in _INCOMPRESSIBLE else "snappy" for name in schema.names}
             self.writers[table] = pq.ParquetWriter(path, schema, filesystem=filesystem, compression=compression)
-            self.rows[table] = 0
-        self.writers[table].write_table(rows.drop_columns(["dt"]))
-        self.rows[table] += rows.num_rows
+            self.stats[table] = FileStats(schema)
+        data = rows.drop_columns(["dt"])
+        self.writers[table].write_table(data)
+        self.stats[table].add(data)
 
     def close(self) -> dict[str, StagedFile]:
         """Closes every file; returns each table's file."""
@@ -198,7 +201,7 @@ class DayFiles:
             filesystem, path = storage.resolve(uri)
             info = filesystem.get_file_info(path)
             modified = info.mtime.timestamp() if info.mtime else time.time()
-            written[table] = StagedFile(uri, self.rows[table], info.size, int(modified * 1000))
+            written[table] = StagedFile(uri, info.size, int(modified * 1000), self.stats[table].to_json())
         return written
 
     def _uri(self, table: str) -> str:
