@@ -2,10 +2,10 @@
 
 Days are processed in two steps. *Stage*: every partition runs the stages once (side effects such as
 vroom pushes and blobs happen here, exactly once per task attempt); each task writes its rows as one
-Parquet file per table and day, in the table's own columns (`transforms/staging.py`), and returns only the
-files' names and the day's counts. A range's days are staged in one Spark job. *Publish*: each table's
-staged files replace the days' partitions of its Delta table (`replaceWhere dt IN (...)`), one atomic
-commit per table.
+Parquet file per table and day, a Delta data file as it is (`transforms/staging.py`), and returns only the
+files' names, sizes and statistics and the day's counts. A range's days are staged in one Spark job.
+*Publish*: each table's staged files are moved into its Delta table and replace the days' partitions in one
+atomic commit per table (`transforms/delta_commit.py`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""A partition's staged output, free of Spark: each table's rows as a Parquet file in the table's own columns,
-and the day's counts taken from the same batches.
+"""A partition's staged output, free of Spark: each table's rows as a Parquet file that is a Delta data file
+as it is (the table's columns but `dt`, with Delta's statistics), and the day's counts taken from the same
+batches.
 
-Publishing then reads each table's files as they are (no filtering of a wide staged record, no second pass
-to count), and the driver adds up the counts of the tasks instead of reading the staged rows again.
+Publishing then commits each table's files as they are (no filtering of a wide staged record, no rewrite),
+and the driver adds up the counts of the tasks instead of reading the staged rows again.
 """
 
 from __future__ import annotations
