@@ -107,11 +107,18 @@ def test_every_failed_run_is_recovered_by_the_next_run_of_the_day(undisturbed: P
     (lock,) = [json.loads(path.read_text()) for path in (warehouse / "_locks" / f"dt={DAY}").glob("*.json")][-1:]
     assert lock["run_id"] == "killed-staged" and not lock["released"]
 
-    # 3. Killed between the tables' commits: `profiles` is published, the day is not recorded.
+    # 3. Killed with `profiles`' files moved into the table and not committed: they are there, no reader sees them.
+    moved = run_job(*args, "--run-id", "killed-moved", extra_env={ENVIRONMENT: "moved:profiles"})
+    assert moved.returncode == -signal.SIGKILL
+    assert list((warehouse / "profiles" / f"dt={DAY}").glob("*.parquet"))
+    assert DeltaTable(str(warehouse / "profiles")).to_pandas().empty
+
+    # 4. Killed between the tables' commits: `profiles` is published, the day is not recorded.
     between = run_job(*args, "--run-id", "killed-between", extra_env={ENVIRONMENT: "published:profiles"})
     assert between.returncode == -signal.SIGKILL
     assert "left by a run that died" in between.stdout  # the dead run's staging directory
-    assert not (warehouse / "_staging" / "run_id=killed-staged" / f"dt={DAY}").exists()
+    for dead in ("killed-staged", "killed-moved"):
+        assert not (warehouse / "_staging" / f"run_id={dead}" / f"dt={DAY}").exists(), dead
     assert committed(warehouse, "profiles")
 
     # The next run proceeds and publishes the same tables and blobs as the undisturbed run.

@@ -4,8 +4,9 @@
 no `finally`, no lock release) when it reaches that point, so that the tests can put a run into every
 state a crash leaves behind, deterministically. Unset, `reach` does nothing.
 
-Points: `staged` (the day's rows are staged, no table committed yet), `published:<table>` (that table's
-commit is done, the others may not be), `published` (every table committed, `job_runs` not yet).
+Points: `staged` (the day's rows are staged, no table committed yet), `moved:<table>` (that table's staged
+files are moved into it, its commit not made), `published:<table>` (that table's commit is done, the others
+may not be), `published` (every table committed, `job_runs` not yet).
 """
 
 from __future__ import annotations

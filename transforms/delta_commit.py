@@ -22,6 +22,7 @@ import pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from transforms import crash_points
 from transforms.hadoop_fs import hadoop_path
 from transforms.staging import StagedFile
 
@@ -48,6 +49,7 @@ def replace_days(
     action_parser = _scala_object(jvm.org.apache.spark.sql.delta.actions, "Action$")
     for day, staged in files:
         actions.append(action_parser.fromJson(json.dumps(_add_action(spark, table_uri, day, staged))))
+    crash_points.reach(f"moved:{table_uri.rstrip('/').rsplit('/', 1)[-1]}")
     return transaction.commit(_scala_seq(spark, actions), _overwrite_operation(spark, predicate))
 
 
