@@ -1,16 +1,17 @@
-"""With symbolication and vroom embedded (the job's default modes), how much of a profile's time is spent inside
-the Rust libraries (vroomrs, symbolic) and how much in everything else:
+"""With symbolication and vroom embedded (the job's default modes), the time per profile spent inside the
+Rust libraries (vroomrs, symbolic) and in everything else:
 
     python benchmarks/library_share.py                   # 400 profiles of ~100 KB of every kind
     python benchmarks/library_share.py --profiles 1000 --rate 200
 
 It generates a day (the synthetic mix of every format, as `benchmarks/throughput.py`) and the symbol store
 of the fixtures, then runs the single-process baseline (the partition function and the staged Parquet
-files) over the day in two child processes, each after a warm-up over the first object (debug files loaded,
-as a worker has after its first task): one timed by its CPU time, one under py-spy with native stacks. Each sample is
-put down to vroomrs or symbolic when a frame of its stack is in that library's extension module, else to
-the innermost part of the work it is in; the shares of the samples times the timed run's milliseconds per profile give
-each part's milliseconds per profile.
+files) over the day in two child processes, each after a warm-up over the first object (debug files
+loaded, as a worker has after its first task): one timed by its CPU time, one under py-spy with native
+stacks. Each sample is put down to vroomrs or symbolic when a frame of its stack is in that library's
+module, else to the innermost part of the work it is in; each part's share of the samples times the
+timed run's CPU time per profile gives its milliseconds per profile. The samples are wall-clock ones:
+writing files counts with the disk's load.
 """
 
 from __future__ import annotations
