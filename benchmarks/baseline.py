@@ -8,9 +8,46 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def light_config(workdir: Path) -> Any:
+    """The job's configuration with the light stages only (symbolication and vroom off)."""
+    from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+
+    return JobConfig(
+        input=str(workdir / "input"),
+        warehouse=str(workdir / "warehouse"),
+        reference=str(ROOT / "conf" / "reference.json"),
+        symbolication=SymbolicationConfig(mode="off"),
+        vroom=VroomConfig(mode="off"),
+        options=SentryOptions(unsampled_profiles_enabled=True),
+    )
+
+
+def write_input_day(root: Path, day: date, profiles: int, target_bytes: int, per_object: int) -> Path:
+    """A generated input day of `profiles` (the synthetic mix of every format) under `root`; returns its directory."""
+    from transforms.synthetic import write_day
+
+    manifest = write_day(
+        root,
+        day.isoformat(),
+        profiles=profiles,
+        objects=max(2, profiles // per_object),
+        seed=day.toordinal(),
+        target_bytes=target_bytes,
+    )
+    print(f"generated {manifest.profiles} profiles in {len(manifest.objects)} objects", flush=True)
+    return root / f"dt={day.isoformat()}"
+
 
 def stage_day_in_one_process(config: Any, day: date, input_dir: Path, output_dir: Path) -> tuple[int, float]:
     """(profiles, seconds): the partition function over the day's objects, staged files written as tasks do."""
+    return stage_objects_in_one_process(config, day, sorted(input_dir.iterdir()), output_dir)
+
+
+def stage_objects_in_one_process(config: Any, day: date, paths: list[Path], output_dir: Path) -> tuple[int, float]:
+    """(profiles, seconds): the partition function over the given objects of a day, in this process."""
     from transforms.context import StageContext
     from transforms.partition import staged_batches
     from transforms.reference import load_reference
@@ -19,7 +56,7 @@ def stage_day_in_one_process(config: Any, day: date, input_dir: Path, output_dir
     ctx = StageContext(config=config, reference=load_reference(config.reference), run_id="baseline", day=day)
 
     def objects() -> Iterator[tuple[str, int, bytes]]:
-        for path in sorted(input_dir.iterdir()):
+        for path in paths:
             content = path.read_bytes()
             yield str(path), len(content), content
 

@@ -35,19 +35,6 @@ DAY_SMALL, DAY_LARGE = date(2026, 11, 23), date(2026, 11, 24)
 FIRST_TINY = date(2026, 10, 1)
 
 
-def _config(workdir: Path) -> Any:
-    from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
-
-    return JobConfig(
-        input=str(workdir / "input"),
-        warehouse=str(workdir / "warehouse"),
-        reference=str(ROOT / "conf" / "reference.json"),
-        symbolication=SymbolicationConfig(mode="off"),
-        vroom=VroomConfig(mode="off"),
-        options=SentryOptions(unsampled_profiles_enabled=True),
-    )
-
-
 def tiny_days(args: argparse.Namespace) -> list[date]:
     return [FIRST_TINY + timedelta(days=offset) for offset in range(args.small_days + 1)]
 
@@ -80,10 +67,10 @@ def generate(workdir: Path, args: argparse.Namespace) -> None:
 
 def single_process(workdir: Path, day: date) -> tuple[int, float]:
     """(a): the partition function and the staged files of every table, in this process."""
-    from baseline import stage_day_in_one_process
+    from baseline import light_config, stage_day_in_one_process
 
     day_dir = workdir / "input" / f"dt={day.isoformat()}"
-    return stage_day_in_one_process(_config(workdir), day, day_dir, workdir / "baseline" / f"dt={day}")
+    return stage_day_in_one_process(light_config(workdir), day, day_dir, workdir / "baseline" / f"dt={day}")
 
 
 def child(workdir: Path, runs: list[list[date]]) -> list[dict[str, Any]]:
@@ -93,11 +80,13 @@ def child(workdir: Path, runs: list[list[date]]) -> list[dict[str, Any]]:
 
 
 def run_child(workdir: Path, runs: list[list[date]]) -> None:
+    from baseline import light_config
+
     from transforms.reference import load_reference
     from transforms.runner import run_days
     from transforms.spark_session import build_session
 
-    config = _config(workdir)
+    config = light_config(workdir)
     started = time.perf_counter()
     spark = build_session("spark-path-benchmark", [config.input])
     session = time.perf_counter() - started

@@ -60,6 +60,14 @@ def test_a_partition_left_half_read_restores_the_collector() -> None:
     assert gc.isenabled()
 
 
+def test_what_the_process_holds_before_its_first_partition_is_frozen_once() -> None:
+    list(process_objects(objects(2), context(batch_profiles=2)))
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    list(process_objects(objects(3), context(batch_profiles=2)))
+    assert gc.get_freeze_count() == frozen  # the second partition's objects are not frozen
+
+
 def test_a_payload_with_keys_that_are_not_strings_is_stored_with_them_as_strings() -> None:
     profile = generate("python_v1", random.Random(1), ProfileSpec(frames=5, target_bytes=1_000))
     profile["measurements"] = {7: {"unit": "byte"}}
