@@ -1,6 +1,6 @@
 """The Spark path against one process, with the light stages (symbolication and vroom off):
 
-    python benchmarks/spark_path.py                         # days of 20,000 and 50,000 profiles of ~85 KB
+    python benchmarks/spark_path.py                         # days of 20,000 and 100,000 profiles of ~85 KB
     python benchmarks/spark_path.py --profiles 2000 --large 5000 --target-bytes 20000      # a quick look
 
 In one run it generates the input, then times, over the same files and configuration:
@@ -138,7 +138,7 @@ def _steps(started: float, lines: list[tuple[float, str]], ended: float) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=20_000, help="profiles of the smaller large day")
-    parser.add_argument("--large", type=int, default=50_000, help="profiles of the larger day")
+    parser.add_argument("--large", type=int, default=100_000, help="profiles of the larger day")
     parser.add_argument("--target-bytes", type=int, default=85_000)
     parser.add_argument("--small-days", type=int, default=10)
     parser.add_argument("--small-messages", type=int, default=240)
