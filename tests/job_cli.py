@@ -25,10 +25,15 @@ def job_command(*args: str) -> list[str]:
 
 
 def run_job(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_from_project_root(job_command(*args), job_environment(extra_env))
+
+
+def run_from_project_root(command: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`command` run from the project root as a scheduler runs the job: output captured, a hang a failure."""
     return subprocess.run(
-        job_command(*args),
+        command,
         cwd=PROJECT_ROOT,
-        env=job_environment(extra_env),
+        env=environment,
         capture_output=True,
         text=True,
         timeout=JOB_TIMEOUT_SECONDS,

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
-from job_cli import JOB, JOB_TIMEOUT_SECONDS, PROJECT_ROOT, job_environment, run_job
+from job_cli import JOB, JOB_TIMEOUT_SECONDS, PROJECT_ROOT, job_environment, run_from_project_root, run_job
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from servers.spark_standalone import SparkCluster, spark_cluster_fixture  # noqa: F401
@@ -116,15 +116,7 @@ def submit(
     for key, value in settings.items():
         command += ["--conf", f"{key}={value}"]
     environment = {k: v for k, v in job_environment().items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
-    return subprocess.run(
-        [*command, str(JOB), *job_arguments(root, name)],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=JOB_TIMEOUT_SECONDS,
-        check=False,
-    )
+    return run_from_project_root([*command, str(JOB), *job_arguments(root, name)], environment)
 
 
 def read_tables(spark, warehouse: Path) -> dict:

@@ -47,8 +47,12 @@ def replace_days(
     while current.hasNext():
         actions.append(current.next().remove())
     action_parser = _scala_object(jvm.org.apache.spark.sql.delta.actions, "Action$")
+    table_root, filesystem = hadoop_path(spark, table_uri)
+    for day in {day for day, _ in files}:
+        filesystem.mkdirs(jvm.org.apache.hadoop.fs.Path(table_root, _partition_directory(day)))
     for day, staged in files:
-        actions.append(action_parser.fromJson(json.dumps(_add_action(spark, table_uri, day, staged))))
+        add = _move_into_table(jvm, filesystem, table_root, day, staged)
+        actions.append(action_parser.fromJson(json.dumps(add)))
     crash_points.reach(f"moved:{table_uri.rstrip('/').rsplit('/', 1)[-1]}")
     return transaction.commit(_scala_seq(spark, actions), _overwrite_operation(spark, predicate))
 
@@ -62,14 +66,17 @@ def _create_or_evolve(spark: SparkSession, table_uri: str, schema: pa.Schema) ->
     )
 
 
-def _add_action(spark: SparkSession, table_uri: str, day: date, staged: StagedFile) -> dict[str, Any]:
-    """Move the staged file into the day's directory of the table; its `add` action."""
-    relative = f"{PARTITION_COLUMN}={day.isoformat()}/{staged.uri.rsplit('/', 1)[-1]}"
-    source, filesystem = hadoop_path(spark, staged.uri)
-    target, _ = hadoop_path(spark, f"{table_uri.rstrip('/')}/{relative}")
-    filesystem.mkdirs(target.getParent())
-    if not filesystem.rename(source, target):
-        raise OSError(f"could not move {staged.uri} into {table_uri}")
+def _partition_directory(day: date) -> str:
+    return f"{PARTITION_COLUMN}={day.isoformat()}"
+
+
+def _move_into_table(jvm: Any, filesystem: Any, table_root: Any, day: date, staged: StagedFile) -> dict[str, Any]:
+    """Move the staged file into the day's directory of the table (made beforehand); its `add` action."""
+    relative = f"{_partition_directory(day)}/{staged.uri.rsplit('/', 1)[-1]}"
+    if not filesystem.rename(
+        jvm.org.apache.hadoop.fs.Path(staged.uri), jvm.org.apache.hadoop.fs.Path(table_root, relative)
+    ):
+        raise OSError(f"could not move {staged.uri} into {table_root}")
     return {
         "add": {
             "path": relative,
