@@ -13,6 +13,7 @@ sample: setup
 
 test: setup
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/pytest -q
 
 lint: setup

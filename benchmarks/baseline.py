@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def light_config(workdir: Path) -> Any:
     """The job's configuration with the light stages only (symbolication and vroom off)."""
-    from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+    from profile_pipeline.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
 
     return JobConfig(
         input=str(workdir / "input"),
@@ -27,7 +27,7 @@ def light_config(workdir: Path) -> Any:
 
 def write_input_day(root: Path, day: date, profiles: int, target_bytes: int, per_object: int) -> Path:
     """A generated input day of `profiles` (the synthetic mix of every format) under `root`; returns its directory."""
-    from transforms.synthetic import write_day
+    from synthetic import write_day
 
     manifest = write_day(
         root,
@@ -48,10 +48,10 @@ def stage_day_in_one_process(config: Any, day: date, input_dir: Path, output_dir
 
 def stage_objects_in_one_process(config: Any, day: date, paths: list[Path], output_dir: Path) -> tuple[int, float]:
     """(profiles, seconds): the partition function over the given objects of a day, in this process."""
-    from transforms.context import StageContext
-    from transforms.partition import staged_batches
-    from transforms.reference import load_reference
-    from transforms.staging import DayCounts, DayFiles, stage_batch
+    from profile_pipeline.adapters.reference import load_reference
+    from profile_pipeline.spark.partition import staged_batches
+    from profile_pipeline.spark.staging import DayCounts, DayFiles, stage_batch
+    from profile_pipeline.stages.context import StageContext
 
     ctx = StageContext(config=config, reference=load_reference(config.reference), run_id="baseline", day=day)
 

@@ -24,14 +24,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from transforms.config import JobConfig, SymbolicationConfig, VroomConfig  # noqa: E402
-from transforms.context import StageContext  # noqa: E402
-from transforms.deobfuscation import deobfuscate_batch  # noqa: E402
-from transforms.deobfuscation.mappings import mapping_cache  # noqa: E402
-from transforms.formats import detect_format  # noqa: E402
-from transforms.reference import ReferenceData  # noqa: E402
-from transforms.symbol_store import object_uri  # noqa: E402
-from transforms.work import ProfileWork, Source  # noqa: E402
+from profile_pipeline.adapters.reference import ReferenceData  # noqa: E402
+from profile_pipeline.adapters.symbol_store import object_uri  # noqa: E402
+from profile_pipeline.adapters.symbolicator.mappings import mapping_cache  # noqa: E402
+from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig  # noqa: E402
+from profile_pipeline.formats import detect_format  # noqa: E402
+from profile_pipeline.stages.context import StageContext  # noqa: E402
+from profile_pipeline.stages.deobfuscation import deobfuscate_batch  # noqa: E402
+from profile_pipeline.work import ProfileWork, Source  # noqa: E402
 
 MAPPINGS = {
     "a48ca62b-df26-544e-a8b9-2a5ce210d1d5": ROOT / "fixtures" / "proguard" / "sample-app.txt",

@@ -1,7 +1,7 @@
 """Fuzzing the partition function: >= 10,000 broken real-shaped messages over every format.
 
 Each case is a message of one generator kind (or the shipped real ingest message) with one to three values
-changed anywhere (`transforms/synthetic/mutations.py`), followed by a clean message of its kind, run through
+changed anywhere (`synthetic/mutations.py`), followed by a clean message of its kind, run through
 the whole partition function (embedded symbolication and vroom, every stage, the rows, their Arrow
 encoding). An *escape* is a case where the function raised or a message did not land exactly once in
 `profiles`, `quarantine` or the dropped count (target 0). *Unexpected* counts the cases the fence around
@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from transforms.synthetic.mutations import CASE_KINDS, Case, cases, fuzz_context, kind_format, run_case  # noqa: E402
+from synthetic.mutations import CASE_KINDS, Case, cases, fuzz_context, kind_format, run_case  # noqa: E402
 
 
 def main() -> int:

@@ -55,7 +55,7 @@ PARTS = {
 
 
 def config(workdir: Path) -> Any:
-    from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+    from profile_pipeline.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
 
     return JobConfig(
         input=str(workdir / "input"),
@@ -70,7 +70,7 @@ def config(workdir: Path) -> Any:
 def generate(workdir: Path, args: argparse.Namespace) -> None:
     from baseline import write_input_day
 
-    from transforms.synthetic import write_symbol_store
+    from synthetic import write_symbol_store
 
     write_symbol_store(str(workdir / "symbols"))
     write_input_day(workdir / "input", DAY, args.profiles, args.target_bytes, per_object=100)

@@ -40,7 +40,7 @@ def tiny_days(args: argparse.Namespace) -> list[date]:
 
 
 def generate(workdir: Path, args: argparse.Namespace) -> None:
-    from transforms.synthetic import write_day
+    from synthetic import write_day
 
     if (workdir / "input").exists():
         print(f"input kept from an earlier run in {workdir}", flush=True)
@@ -82,9 +82,9 @@ def child(workdir: Path, runs: list[list[date]]) -> list[dict[str, Any]]:
 def run_child(workdir: Path, runs: list[list[date]]) -> None:
     from baseline import light_config
 
-    from transforms.reference import load_reference
-    from transforms.runner import run_days
-    from transforms.spark_session import build_session
+    from profile_pipeline.adapters.reference import load_reference
+    from profile_pipeline.run.runner import run_days
+    from profile_pipeline.spark.session import build_session
 
     config = light_config(workdir)
     started = time.perf_counter()

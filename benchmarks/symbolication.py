@@ -2,7 +2,7 @@
 
 Generates cocoa (Mach-O) and rust (ELF) sample v1 profiles with the synthetic generator, 200-2,000
 frames each, with images loaded at a different address in every profile and frame addresses inside
-the fixture debug files, packs them as ingest messages, and runs `transforms.partition.process_objects`
+the fixture debug files, packs them as ingest messages, and runs `profile_pipeline.spark.partition.process_objects`
 over them (decode msgpack, open the message, every stage, the table rows with the zstd-compressed
 payload) in four configurations: symbolication `off` or `embedded`, each with vroom `embedded` (the
 job's default) or `off`. Reported:
@@ -41,14 +41,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 from servers.symbol_profiles import build_store  # noqa: E402
 from servers.symbolicator import SymbolicatorServer  # noqa: E402
 
-from transforms import pipeline  # noqa: E402
-from transforms.config import JobConfig, SymbolicationConfig, VroomConfig  # noqa: E402
-from transforms.context import StageContext  # noqa: E402
-from transforms.partition import InputObject, process_objects  # noqa: E402
-from transforms.reference import ReferenceData  # noqa: E402
-from transforms.synthetic.messages import ingest_message, pack_stream  # noqa: E402
-from transforms.synthetic.profiles import ProfileSpec, generate  # noqa: E402
-from transforms.work import ProfileWork  # noqa: E402
+from profile_pipeline.adapters.reference import ReferenceData  # noqa: E402
+from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig  # noqa: E402
+from profile_pipeline.spark.partition import InputObject, process_objects  # noqa: E402
+from profile_pipeline.stages import pipeline  # noqa: E402
+from profile_pipeline.stages.context import StageContext  # noqa: E402
+from profile_pipeline.work import ProfileWork  # noqa: E402
+from synthetic.messages import ingest_message, pack_stream  # noqa: E402
+from synthetic.profiles import ProfileSpec, generate  # noqa: E402
 
 DAY = date(2026, 11, 30)  # the generator's default profile start
 MESSAGES_PER_OBJECT = 250
@@ -205,8 +205,8 @@ def main() -> None:
 
 def run_jobs(objects: list[InputObject], directory: Path, store: str, batch: int) -> None:
     """The Spark job over the objects as one input day, with and without symbolication, both vroom modes."""
-    from transforms.runner import run_days
-    from transforms.spark_session import build_session
+    from profile_pipeline.run.runner import run_days
+    from profile_pipeline.spark.session import build_session
 
     day_dir = directory / "input" / f"dt={DAY.isoformat()}"
     day_dir.mkdir(parents=True)

@@ -33,7 +33,7 @@ DAY_SMALL, DAY_LARGE = date(2026, 11, 23), date(2026, 11, 24)
 
 
 def _config(workdir: Path, args: argparse.Namespace) -> Any:
-    from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+    from profile_pipeline.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
 
     return JobConfig(
         input=str(workdir / "input"),
@@ -47,7 +47,7 @@ def _config(workdir: Path, args: argparse.Namespace) -> Any:
 
 
 def generate(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    from transforms.synthetic import write_day, write_symbol_store
+    from synthetic import write_day, write_symbol_store
 
     write_symbol_store(str(workdir / "symbols"))
     manifests = {}
@@ -96,9 +96,9 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
 def run_child(workdir: Path, args: argparse.Namespace, day: date) -> None:
     from pyspark.sql import functions as F
 
-    from transforms.reference import load_reference
-    from transforms.runner import run_days
-    from transforms.spark_session import build_session
+    from profile_pipeline.adapters.reference import load_reference
+    from profile_pipeline.run.runner import run_days
+    from profile_pipeline.spark.session import build_session
 
     config = _config(workdir, args)
     started = time.perf_counter()

@@ -24,10 +24,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from servers.vroom import Behaviour, VroomServer  # noqa: E402
 from vroom_profiles import cocoa_v1, make_work  # noqa: E402
 
-from transforms.config import JobConfig, VroomConfig  # noqa: E402
-from transforms.context import StageContext  # noqa: E402
-from transforms.reference import ReferenceData  # noqa: E402
-from transforms.vroom import run_vroom_stage  # noqa: E402
+from profile_pipeline.adapters.reference import ReferenceData  # noqa: E402
+from profile_pipeline.config import JobConfig, VroomConfig  # noqa: E402
+from profile_pipeline.stages.context import StageContext  # noqa: E402
+from profile_pipeline.stages.vroom import run_vroom_stage  # noqa: E402
 
 TARGET_SPEEDUP = 8.0
 

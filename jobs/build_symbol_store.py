@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from transforms.symsorter import sort_files
+from profile_pipeline.adapters.symsorter import sort_files
 
 
 def main(argv: list[str] | None = None) -> int:

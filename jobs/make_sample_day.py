@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transforms.synthetic.day import write_day
-from transforms.synthetic.symbols import write_symbol_store
+from synthetic.day import write_day
+from synthetic.symbols import write_symbol_store
 
 
 def main(argv: list[str] | None = None) -> int:

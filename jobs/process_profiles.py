@@ -9,10 +9,10 @@ Run with --help for every flag.
 import sys
 from pathlib import Path
 
-# spark-submit runs this file as a script: make the `transforms` package beside it importable.
+# spark-submit runs this file as a script: make the `profile_pipeline` package beside it importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transforms.cli import main
+from profile_pipeline.run.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,7 +13,7 @@ import contextlib
 import json
 import sys
 
-from transforms.symbol_store_api import SymbolStoreApi
+from profile_pipeline.adapters.symbol_store_api import SymbolStoreApi
 
 
 def main(argv: list[str] | None = None) -> int:

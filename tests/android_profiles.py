@@ -10,12 +10,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from transforms.config import JobConfig, SymbolicationConfig, VroomConfig
-from transforms.context import StageContext
-from transforms.formats import detect_format
-from transforms.reference import ReferenceData
-from transforms.symbol_store import object_uri
-from transforms.work import ProfileWork, Source
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.adapters.symbol_store import object_uri
+from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.formats import detect_format
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.work import ProfileWork, Source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

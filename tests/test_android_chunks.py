@@ -19,10 +19,10 @@ from android_profiles import (
 )
 from test_react_native import put_bundle, react_native
 
-from transforms.config import SymbolicationConfig
-from transforms.deobfuscation import remap_java_frames
-from transforms.pipeline import run_stages
-from transforms.symbolication import get_backend
+from profile_pipeline.adapters.symbolicator.backend import get_backend
+from profile_pipeline.config import SymbolicationConfig
+from profile_pipeline.stages.pipeline import run_stages
+from profile_pipeline.stages.symbolication.java_frames import remap_java_frames
 
 
 @pytest.fixture

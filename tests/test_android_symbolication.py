@@ -19,16 +19,16 @@ import symbolic
 from android_profiles import context, work_of
 from servers.symbolicator import SymbolicatorServer
 
-from transforms.config import SymbolicationConfig
-from transforms.pipeline import run_stages
-from transforms.symbol_store import object_uri
-from transforms.symbolication import symbolicate_profiles
-from transforms.symbolication.embedded import EmbeddedBackend
-from transforms.symbolication.symbolicator_client import SymbolicatorBackend
-from transforms.synthetic import generate, write_symbol_store
-from transforms.synthetic.catalog import CRASH_LINUX, FIXTURES, PROGUARD_MAPPING, PROGUARD_UUID
-from transforms.synthetic.profiles import ProfileSpec
-from transforms.work import FAILED_SYMBOLICATION, ProfileWork
+from profile_pipeline.adapters.symbol_store import object_uri
+from profile_pipeline.adapters.symbolicator.client import SymbolicatorBackend
+from profile_pipeline.adapters.symbolicator.embedded import EmbeddedBackend
+from profile_pipeline.config import SymbolicationConfig
+from profile_pipeline.stages.pipeline import run_stages
+from profile_pipeline.stages.symbolication import symbolicate_profiles
+from profile_pipeline.work import FAILED_SYMBOLICATION, ProfileWork
+from synthetic import generate, write_symbol_store
+from synthetic.catalog import CRASH_LINUX, FIXTURES, PROGUARD_MAPPING, PROGUARD_UUID
+from synthetic.profiles import ProfileSpec
 
 FRAMEWORK = ("android.", "androidx.", "com.android.", "com.google.android.", "com.motorola.", "java.", "javax.")
 FRAMEWORK += ("kotlin.", "kotlinx.", "retrofit2.", "sun.")

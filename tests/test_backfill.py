@@ -15,10 +15,10 @@ from deltalake import DeltaTable
 from job_cli import run_job
 from ops_input import GOOD_PER_DAY, MESSAGES_PER_DAY, write_day
 
-from transforms import cli
-from transforms.config import LockConfig
-from transforms.crash_points import ENVIRONMENT
-from transforms.day_lock import DayLock, DayLockLost, DayRefused, is_stale
+from profile_pipeline.config import LockConfig
+from profile_pipeline.crash_points import ENVIRONMENT
+from profile_pipeline.run import cli
+from profile_pipeline.run.day_lock import DayLock, DayLockLost, DayRefused, is_stale
 
 DAYS = [date(2026, 11, 1) + timedelta(days=offset) for offset in range(3)]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from job_cli import PROJECT_ROOT, run_job
 
-from transforms.config import load_config
-from transforms.spark_session import read_properties
+from profile_pipeline.config import load_config
+from profile_pipeline.spark.session import read_properties
 
 CONF = PROJECT_ROOT / "conf"
 
@@ -71,8 +71,8 @@ def test_production_examples_load_and_hold_no_credentials():
 
 
 def test_failures_are_one_line_with_what_to_do_where_the_cause_is_known():
-    from transforms.cli import with_advice
-    from transforms.runner import describe_failure
+    from profile_pipeline.run.cli import with_advice
+    from profile_pipeline.run.runner import describe_failure
 
     assert describe_failure(NotADirectoryError(20, "Not a directory", "/data/lake/_locks")) == (
         "Not a directory: /data/lake/_locks"

@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from servers.spark_standalone import SparkCluster, spark_cluster_fixture  # noqa: F401
 
-from transforms.synthetic import write_day, write_symbol_store
+from synthetic import write_day, write_symbol_store
 
 DAY = date(2026, 11, 24)
 TABLES = ("profiles", "outcomes", "quarantine", "functions", "occurrences", "chunks")
@@ -37,7 +37,7 @@ ENVIRONMENT_ARCHIVE = "profile-pipeline-env.tar.gz"
 # by any worker is followed by a SIGKILL of that worker; the marker file makes it happen once per run.
 KILL_HOOK = """
 import os, signal
-from transforms import storage
+from profile_pipeline.adapters import storage
 
 _write_bytes = storage.write_bytes
 
@@ -187,10 +187,12 @@ def test_a_day_on_a_standalone_cluster_equals_the_local_run(spark, spark_cluster
     assert blobs(cluster_run / "bucket") == blobs(local_run / "bucket") != {}
     (run,) = spark.read.format("delta").load(str(cluster_run / "warehouse" / "job_runs")).collect()
     assert run["status"] == "finished" and run["run_id"] == "cluster"
-    # The executors ran the unpacked archive, which holds the project as an installed wheel.
+    # The executors ran the unpacked archive, which holds the project as an installed wheel, without the
+    # synthetic-data generators that only tests, benchmarks and the sample day use.
     (executor,) = (spark_cluster.work_dir / event_log(cluster_run).name).iterdir()
     site_packages = next((executor / "environment" / "lib").glob("python3.*/site-packages"))
-    assert (site_packages / "transforms" / "spark_job.py").is_file()
+    assert (site_packages / "profile_pipeline" / "spark" / "job.py").is_file()
+    assert not (site_packages / "synthetic").exists()
     assert not list(site_packages.glob("__editable__*"))
 
 

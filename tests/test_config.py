@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.config import ConfigError, load_config
+from profile_pipeline.config import ConfigError, load_config
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 

@@ -22,10 +22,10 @@ from android_profiles import (
 )
 from servers.symbolicator import Behaviour, SymbolicatorServer
 
-from transforms.context import StageContext
-from transforms.deobfuscation import deobfuscate_batch, deobfuscate_profiles
-from transforms.symbolication.symbolicator_client import SymbolicatorBackend
-from transforms.work import FAILED_DEOBFUSCATION, ProfileWork
+from profile_pipeline.adapters.symbolicator.client import SymbolicatorBackend
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.stages.deobfuscation import deobfuscate_batch, deobfuscate_profiles
+from profile_pipeline.work import FAILED_DEOBFUSCATION, ProfileWork
 
 DEOBFUSCATED = {"deobfuscation_status": "deobfuscated"}
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from android_profiles import REMAP_EXCEPTION, RESOLVING_INLINE, SAMPLE_APP, fixture_store, put_mapping
 
-from transforms.deobfuscation.embedded_jvm import InvalidJvmRequest, symbolicate_jvm
-from transforms.deobfuscation.jvm_frames import (
+from profile_pipeline.adapters.symbolicator.embedded_jvm import InvalidJvmRequest, symbolicate_jvm
+from profile_pipeline.adapters.worker_cache import BoundedCache
+from profile_pipeline.stages.deobfuscation.jvm_frames import (
     convert_android_methods_to_jvm_frames,
     merge_jvm_frames_with_android_methods,
 )
-from transforms.worker_cache import BoundedCache
 
 
 @pytest.fixture

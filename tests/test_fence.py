@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from pyspark.sql import functions as F
 
-from transforms import pipeline
-from transforms.config import JobConfig, SymbolicationConfig, VroomConfig
-from transforms.context import StageContext
-from transforms.partition import staged_batches
-from transforms.reference import ReferenceData
-from transforms.runner import DayResult, over_unexpected_ceiling, run_days
-from transforms.summary import format_day
-from transforms.synthetic.messages import ingest_message, pack_stream
-from transforms.synthetic.profiles import ProfileSpec, generate
-from transforms.work import FAILED_NORMALIZATION, FAILED_STAGE, ProfileWork
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.run.runner import DayResult, over_unexpected_ceiling, run_days
+from profile_pipeline.run.summary import format_day
+from profile_pipeline.spark.partition import staged_batches
+from profile_pipeline.stages import pipeline
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.work import FAILED_NORMALIZATION, FAILED_STAGE, ProfileWork
+from synthetic.messages import ingest_message, pack_stream
+from synthetic.profiles import ProfileSpec, generate
 
 DAY = date(2026, 11, 24)
 SMALL = ProfileSpec(frames=5, target_bytes=2_000)

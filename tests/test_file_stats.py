@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.file_stats import STRING_PREFIX_LENGTH, FileStats
+from profile_pipeline.spark.file_stats import STRING_PREFIX_LENGTH, FileStats
 
 SCHEMA = pa.schema(
     [

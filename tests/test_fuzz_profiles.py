@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from transforms.context import StageContext
-from transforms.formats import ANDROID, ANDROID_CHUNK, LEGACY, SAMPLE_V1, SAMPLE_V2
-from transforms.synthetic.mutations import CASE_KINDS, Case, cases, fuzz_context, kind_format, run_case
+from profile_pipeline.formats import ANDROID, ANDROID_CHUNK, LEGACY, SAMPLE_V1, SAMPLE_V2
+from profile_pipeline.stages.context import StageContext
+from synthetic.mutations import CASE_KINDS, Case, cases, fuzz_context, kind_format, run_case
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FORMATS = (SAMPLE_V1, SAMPLE_V2, ANDROID, ANDROID_CHUNK, LEGACY)

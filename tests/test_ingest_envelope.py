@@ -10,11 +10,11 @@ import orjson
 import pytest
 import zstandard
 
-from transforms.config import JobConfig, Limits, SentryOptions
-from transforms.envelope import Dropped, open_message
-from transforms.formats import ANDROID, ANDROID_CHUNK, LEGACY, SAMPLE_V1, SAMPLE_V2, detect_format
-from transforms.ingest import BadInput, RawMessage, read_object
-from transforms.work import ProfileWork
+from profile_pipeline.adapters.ingest import BadInput, RawMessage, read_object
+from profile_pipeline.config import JobConfig, Limits, SentryOptions
+from profile_pipeline.formats import ANDROID, ANDROID_CHUNK, LEGACY, SAMPLE_V1, SAMPLE_V2, detect_format
+from profile_pipeline.stages.envelope import Dropped, open_message
+from profile_pipeline.work import ProfileWork
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ingest" / "python-sample-v1.msgpack"
 CONFIG = JobConfig(options=SentryOptions(unsampled_profiles_enabled=True))

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 from symbolic import ProguardMapper
 
-from transforms.java_signatures import JavaTypes, deobfuscate_signature, format_signature, readable_signature
+from profile_pipeline.adapters.symbolicator.java_signatures import (
+    JavaTypes,
+    deobfuscate_signature,
+    format_signature,
+    readable_signature,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "proguard"
 

@@ -20,12 +20,12 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from servers.symbolicator import SymbolicatorServer
 
-from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
-from transforms.outcomes import DataCategory, Outcome
-from transforms.reference import load_reference
-from transforms.runner import run_days
-from transforms.synthetic import write_day, write_symbol_store
-from transforms.work import FAILED_VROOMRS_PROCESSING
+from profile_pipeline.adapters.reference import load_reference
+from profile_pipeline.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+from profile_pipeline.run.runner import run_days
+from profile_pipeline.stages.outcomes import DataCategory, Outcome
+from profile_pipeline.work import FAILED_VROOMRS_PROCESSING
+from synthetic import write_day, write_symbol_store
 
 DAY = date(2026, 11, 24)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

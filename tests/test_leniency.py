@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
-from transforms.context import StageContext
-from transforms.deobfuscation import deobfuscate_profiles
-from transforms.normalize import normalize_profile, retention_days
-from transforms.outcomes import profile_duration_ms
-from transforms.partition import process_objects
-from transforms.reference import ReferenceData
-from transforms.synthetic.messages import ingest_message, pack_stream
-from transforms.synthetic.profiles import ProfileSpec, generate
-from transforms.work import FAILED_DEOBFUSCATION, ProfileWork, Source
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+from profile_pipeline.spark.partition import process_objects
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.stages.deobfuscation import deobfuscate_profiles
+from profile_pipeline.stages.normalize import normalize_profile, retention_days
+from profile_pipeline.stages.outcomes import profile_duration_ms
+from profile_pipeline.work import FAILED_DEOBFUSCATION, ProfileWork, Source
+from synthetic.messages import ingest_message, pack_stream
+from synthetic.profiles import ProfileSpec, generate
 
 DAY = date(2026, 11, 24)
 

@@ -10,12 +10,12 @@ import pytest
 from servers.vroom import VroomServer
 from vroom_profiles import cocoa_v1, make_work, sample_v2_chunk
 
-from transforms.config import JobConfig, MetricsDsnOptions, SentryOptions, VroomConfig
-from transforms.context import StageContext
-from transforms.metrics_dsn import attach_metrics_dsn_batch, build_dsn, redact_dsn, rollout_draw
-from transforms.reference import ReferenceData
-from transforms.vroom import run_vroom_stage
-from transforms.work import ProfileWork
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, MetricsDsnOptions, SentryOptions, VroomConfig
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.stages.metrics_dsn import attach_metrics_dsn_batch, build_dsn, redact_dsn, rollout_draw
+from profile_pipeline.stages.vroom import run_vroom_stage
+from profile_pipeline.work import ProfileWork
 
 KEY = "5e1b1c9a0f7d4c3b8a2e6f4d1c0b9a87"
 REFERENCE = ReferenceData(

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import symbolic
 
-from transforms.symbolication.embedded import EmbeddedBackend
-from transforms.symsorter import sort_files
+from profile_pipeline.adapters.symbolicator.embedded import EmbeddedBackend
+from profile_pipeline.adapters.symsorter import sort_files
 
 IMAGE_ADDR = 0x7F0000000000
 RUST_HASH = re.compile(r"::h[0-9a-f]{16}$")

@@ -10,7 +10,7 @@ import papermill
 from deltalake import DeltaTable
 from job_cli import PROJECT_ROOT
 
-from transforms import cli
+from profile_pipeline.run import cli
 
 DAY = "2026-11-24"
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "outcomes.ipynb"

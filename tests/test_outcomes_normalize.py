@@ -6,9 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from transforms.frame_platform import set_frames_platform
-from transforms.normalize import normalize_profile, retention_days
-from transforms.outcomes import DataCategory, Outcome, failed_outcomes, profile_duration_ms, success_outcomes
+from profile_pipeline.stages.frame_platform import set_frames_platform
+from profile_pipeline.stages.normalize import normalize_profile, retention_days
+from profile_pipeline.stages.outcomes import (
+    DataCategory,
+    Outcome,
+    failed_outcomes,
+    profile_duration_ms,
+    success_outcomes,
+)
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -9,14 +9,14 @@ from datetime import date
 import orjson
 import zstandard
 
-from transforms.config import JobConfig, SymbolicationConfig, VroomConfig
-from transforms.context import StageContext
-from transforms.partition import process_objects
-from transforms.reference import ReferenceData
-from transforms.synthetic.messages import ingest_message, pack_stream
-from transforms.synthetic.profiles import ProfileSpec, generate
-from transforms.tables import profile_row
-from transforms.work import ProfileWork, Source
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.spark.partition import process_objects
+from profile_pipeline.spark.tables import profile_row
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.work import ProfileWork, Source
+from synthetic.messages import ingest_message, pack_stream
+from synthetic.profiles import ProfileSpec, generate
 
 DAY = date(2026, 11, 30)
 

@@ -16,10 +16,10 @@ from deltalake import DeltaTable
 from ops_input import GOOD_PER_DAY, MESSAGES_PER_DAY, write_day
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from transforms.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
-from transforms.reference import ReferenceData
-from transforms.runner import FINISHED, run_days
-from transforms.tables import QUARANTINE, TABLES
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+from profile_pipeline.run.runner import FINISHED, run_days
+from profile_pipeline.spark.tables import QUARANTINE, TABLES
 
 DAYS = [date(2026, 11, 10) + timedelta(days=offset) for offset in range(3)]
 # The input's days have no continuous chunks and no occurrences.

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from android_profiles import FIXTURES, android_chunk, android_profile, context, method, works_of
 
-from transforms.react_native import process_js_profiles, unwrap_js_profile, wrap_js_profile
-from transforms.symbol_store import release_artifact_uri
-from transforms.work import FAILED_SYMBOLICATION
+from profile_pipeline.adapters.symbol_store import release_artifact_uri
+from profile_pipeline.stages.js_profile import process_js_profiles, unwrap_js_profile, wrap_js_profile
+from profile_pipeline.work import FAILED_SYMBOLICATION
 
 RELEASE = "io.sentry.sample@1.0+1"
 BUNDLE = "app:///embedded.js"

@@ -4,7 +4,7 @@ what a crash leaves (an uncommitted table directory, a stale day lock, a staging
 of the day proceeds, and the tables and blobs equal those of an undisturbed run.
 
 Runs are killed deterministically: `PROFILE_PIPELINE_CRASH_AT` makes the driver SIGKILL itself at a named
-point (`transforms/crash_points.py`).
+point (`profile_pipeline/crash_points.py`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from deltalake import DeltaTable
 from job_cli import run_job
 from ops_input import MESSAGES_PER_DAY, write_day
 
-from transforms.crash_points import ENVIRONMENT
-from transforms.tables import TABLES
+from profile_pipeline.crash_points import ENVIRONMENT
+from profile_pipeline.spark.tables import TABLES
 
 DAY = date(2026, 11, 3)
 # Columns that differ between two correct runs: who wrote the row, and when an outcome was emitted.

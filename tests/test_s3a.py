@@ -16,9 +16,9 @@ from job_cli import run_job
 from ops_input import BAD_PER_DAY, GOOD_PER_DAY, MESSAGES_PER_DAY, day_objects
 from servers.s3 import REGION, S3Server, s3_server_fixture  # noqa: F401
 
-from transforms.config import LockConfig, StorageConfig
-from transforms.day_lock import DayLock, DayRefused
-from transforms.storage import configure
+from profile_pipeline.adapters.storage import configure
+from profile_pipeline.config import LockConfig, StorageConfig
+from profile_pipeline.run.day_lock import DayLock, DayRefused
 
 DAY = date(2026, 11, 24)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from vroom_profiles import android_legacy, make_work, python_v1, sample_v2_chunk
 
-from transforms.config import JobConfig, SentryOptions, VroomConfig
-from transforms.context import StageContext
-from transforms.reference import ReferenceData
-from transforms.stacktrace_rules import apply_rules, apply_stacktrace_rules_batch, parse_rules
-from transforms.vroom import run_vroom_stage
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, SentryOptions, VroomConfig
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.stages.stacktrace_rules import apply_rules, apply_stacktrace_rules_batch, parse_rules
+from profile_pipeline.stages.vroom import run_vroom_stage
 
 
 def context(rules: str | None, *, enabled: bool = True, bucket: Path | None = None) -> StageContext:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms import storage
-from transforms.spark_job import list_objects, read_content
+from profile_pipeline.adapters import storage
+from profile_pipeline.spark.job import list_objects, read_content
 
 
 @pytest.mark.parametrize("name", ["plain.msgpack", "with#hash.msgpack", "with?query.msgpack", "with space.msgpack"])

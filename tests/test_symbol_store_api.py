@@ -13,8 +13,8 @@ import requests
 from android_profiles import FIXTURES, SAMPLE_APP, put_mapping
 from servers.symbol_profiles import RELEASE, build_store
 
-from transforms.symbol_store import release_artifact_id
-from transforms.symbol_store_api import SymbolStoreApi
+from profile_pipeline.adapters.symbol_store import release_artifact_id
+from profile_pipeline.adapters.symbol_store_api import SymbolStoreApi
 
 TOKEN = "lookup-secret"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -20,16 +20,16 @@ from servers.symbol_profiles import (
     macho,
 )
 
-from transforms.config import JobConfig, SymbolicationConfig
-from transforms.context import StageContext
-from transforms.reference import ReferenceData
-from transforms.symbolication import symbolicate_batch, symbolicate_profiles, symbolication_summary
-from transforms.symbolication.addresses import ModuleRanges
-from transforms.symbolication.batch import _NativeBatch
-from transforms.symbolication.demangle import demangle_name
-from transforms.symbolication.embedded import EmbeddedBackend
-from transforms.symbolication.images import merge_image
-from transforms.symbolication.profile import (
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.adapters.symbolicator.addresses import ModuleRanges
+from profile_pipeline.adapters.symbolicator.demangle import demangle_name
+from profile_pipeline.adapters.symbolicator.embedded import EmbeddedBackend
+from profile_pipeline.config import JobConfig, SymbolicationConfig
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.stages.symbolication import symbolicate_batch, symbolicate_profiles, symbolication_summary
+from profile_pipeline.stages.symbolication.batch import _NativeBatch
+from profile_pipeline.stages.symbolication.images import merge_image
+from profile_pipeline.stages.symbolication.profile import (
     ProfileSymbolication,
     debug_images_for_platform,
     frame_index_map,
@@ -40,7 +40,7 @@ from transforms.symbolication.profile import (
     process_results,
     should_symbolicate,
 )
-from transforms.work import FAILED_SYMBOLICATION, ProfileWork, Source
+from profile_pipeline.work import FAILED_SYMBOLICATION, ProfileWork, Source
 
 
 class CountingBackend:
@@ -370,7 +370,7 @@ def test_missing_debug_file_is_a_module_status_not_a_failure(backend: CountingBa
 
 
 def test_malformed_debug_file(tmp_path: Any) -> None:
-    from transforms import storage, symbol_store
+    from profile_pipeline.adapters import storage, symbol_store
 
     store = str(tmp_path)
     storage.write_bytes(symbol_store.object_uri(store, HELLO_ID, "debuginfo"), b"\xcf\xfa\xed\xfe garbage")

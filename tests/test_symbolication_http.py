@@ -15,10 +15,11 @@ import requests
 from servers.symbol_profiles import CRASH_ID, CRASH_INLINED, HELLO_ID, RELEASE, build_store, cocoa_profile, macho
 from servers.symbolicator import Behaviour, SymbolicatorServer
 
-from transforms.config import SymbolicationConfig, load_config
-from transforms.symbolication import get_backend, symbolicate_profiles
-from transforms.symbolication.embedded import EmbeddedBackend
-from transforms.symbolication.symbolicator_client import SymbolicatorBackend
+from profile_pipeline.adapters.symbolicator.backend import get_backend
+from profile_pipeline.adapters.symbolicator.client import SymbolicatorBackend
+from profile_pipeline.adapters.symbolicator.embedded import EmbeddedBackend
+from profile_pipeline.config import SymbolicationConfig, load_config
+from profile_pipeline.stages.symbolication import symbolicate_profiles
 
 TOKEN = "s3cr3t-token-value"
 SOURCES = (

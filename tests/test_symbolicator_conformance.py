@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from servers.conformance import conformance_store, exchanges, replay
 
-from transforms.deobfuscation.mappings import Method, method_lines
-from transforms.symbolication.embedded import EmbeddedBackend, js_module
+from profile_pipeline.adapters.symbolicator.embedded import EmbeddedBackend, js_module
+from profile_pipeline.adapters.symbolicator.mappings import Method, method_lines
 
 
 @pytest.fixture(scope="module")

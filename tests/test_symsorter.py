@@ -8,9 +8,9 @@ from pathlib import Path
 
 from servers.symbol_profiles import CRASH_ID, FIXTURES, HELLO_ID, LINUX_CODE_ID
 
-from transforms import symbol_store
-from transforms.symbolication.embedded import EmbeddedBackend
-from transforms.symsorter import sort_files
+from profile_pipeline.adapters import symbol_store
+from profile_pipeline.adapters.symbolicator.embedded import EmbeddedBackend
+from profile_pipeline.adapters.symsorter import sort_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

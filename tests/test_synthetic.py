@@ -1,4 +1,4 @@
-"""Synthetic profiles, ingest streams, bad input and whole days (transforms.synthetic)."""
+"""Synthetic profiles, ingest streams, bad input and whole days (synthetic)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ import symbolic
 import vroomrs
 import zstandard
 
-from transforms.config import Limits, load_config
-from transforms.envelope import Dropped, open_message
-from transforms.formats import (
+from profile_pipeline.adapters.ingest import BadInput, RawMessage, read_object
+from profile_pipeline.config import Limits, load_config
+from profile_pipeline.formats import (
     ANDROID,
     ANDROID_CHUNK,
     LEGACY,
@@ -34,12 +34,12 @@ from transforms.formats import (
     is_chunk,
     is_valid_id,
 )
-from transforms.ingest import BadInput, RawMessage, read_object
-from transforms.synthetic.bad import MESSAGE, OBJECT, TAIL, bad_messages, bad_objects, bad_tails
-from transforms.synthetic.catalog import FIXTURES, JS_ABS_PATH, NATIVE_MODULES, PROGUARD_MAPPING, PROGUARD_UUID
-from transforms.synthetic.day import FIXTURE_KIND, write_day
-from transforms.synthetic.messages import ingest_message, pack_stream
-from transforms.synthetic.profiles import JS_RELEASES, KINDS, ProfileSpec, generate
+from profile_pipeline.stages.envelope import Dropped, open_message
+from synthetic.bad import MESSAGE, OBJECT, TAIL, bad_messages, bad_objects, bad_tails
+from synthetic.catalog import FIXTURES, JS_ABS_PATH, NATIVE_MODULES, PROGUARD_MAPPING, PROGUARD_UUID
+from synthetic.day import FIXTURE_KIND, write_day
+from synthetic.messages import ingest_message, pack_stream
+from synthetic.profiles import JS_RELEASES, KINDS, ProfileSpec, generate
 
 ALL_KINDS = sorted(KINDS)
 MAKE_SAMPLE_DAY = Path(__file__).resolve().parents[1] / "jobs" / "make_sample_day.py"

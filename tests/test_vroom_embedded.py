@@ -19,12 +19,12 @@ from vroom_profiles import (
     sample_v2_chunk,
 )
 
-from transforms.config import JobConfig, VroomConfig
-from transforms.context import StageContext
-from transforms.reference import ReferenceData
-from transforms.vroom import run_vroom_stage
-from transforms.vroom.blobs import UnsafeStoragePath, blob_uri
-from transforms.work import FAILED_VROOMRS_PROCESSING, ProfileWork
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, VroomConfig
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.stages.vroom import run_vroom_stage
+from profile_pipeline.stages.vroom.blobs import UnsafeStoragePath, blob_uri
+from profile_pipeline.work import FAILED_VROOMRS_PROCESSING, ProfileWork
 
 FUNCTION_KEYS = {
     "fingerprint",

@@ -10,12 +10,12 @@ import pytest
 from servers.vroom import Behaviour, VroomServer
 from vroom_profiles import android_chunk, android_legacy, cocoa_v1, make_work, python_v1, sample_v2_chunk
 
-from transforms.config import JobConfig, VroomConfig
-from transforms.context import StageContext
-from transforms.reference import ReferenceData
-from transforms.vroom import run_vroom_stage
-from transforms.vroom.push import vroom_session
-from transforms.work import FAILED_VROOM_INSERTION, ProfileWork
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, VroomConfig
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.stages.vroom import run_vroom_stage
+from profile_pipeline.stages.vroom.push import vroom_session
+from profile_pipeline.work import FAILED_VROOM_INSERTION, ProfileWork
 
 
 @pytest.fixture

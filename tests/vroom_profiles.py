@@ -14,8 +14,8 @@ from typing import Any
 
 import msgpack
 
-from transforms.formats import detect_format
-from transforms.work import ProfileWork, Source
+from profile_pipeline.formats import detect_format
+from profile_pipeline.work import ProfileWork, Source
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ingest" / "python-sample-v1.msgpack"
 ORGANIZATION_ID = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from transforms.symsorter import sort_files
+from profile_pipeline.adapters.symsorter import sort_files
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
 HELLO_ID = "502fc0a5-1ec1-3e47-9998-684fa139dca7"

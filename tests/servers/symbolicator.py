@@ -32,10 +32,10 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
-from transforms import storage, symbol_store
-from transforms.deobfuscation.embedded_jvm import InvalidJvmRequest
-from transforms.symbol_store_api import SymbolStoreApi
-from transforms.symbolication.embedded import EmbeddedBackend
+from profile_pipeline.adapters import storage, symbol_store
+from profile_pipeline.adapters.symbol_store_api import SymbolStoreApi
+from profile_pipeline.adapters.symbolicator.embedded import EmbeddedBackend
+from profile_pipeline.adapters.symbolicator.embedded_jvm import InvalidJvmRequest
 
 ROUTES = {"/symbolicate": "native", "/symbolicate-js": "js", "/symbolicate-jvm": "jvm"}
 

@@ -1,0 +1,102 @@
+"""Byte access to object storage from Python workers: plain paths, `file://` and `s3a://`.
+
+Spark reads input and writes tables through Hadoop's filesystems; the stages that run inside Python
+workers (symbol store, profiles bucket, reference data) use pyarrow's filesystems instead. Their S3
+settings come from the job's `[storage]` section (`configure`, called on the driver and in every
+worker), else from the AWS environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`); credentials always
+come from the default AWS provider chain.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from pyarrow import fs as pafs
+
+from profile_pipeline.config import StorageConfig
+
+_S3_SCHEMES = ("s3a", "s3", "s3n")
+
+_configured = StorageConfig()
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """The S3 settings in force: the `[storage]` section where set, else the environment."""
+
+    endpoint: str
+    region: str
+    path_style_access: bool
+
+
+def configure(settings: StorageConfig) -> None:
+    """Use the job's `[storage]` section in this process (the driver, or a Python worker)."""
+    global _configured
+    _configured = settings
+
+
+def s3_settings() -> S3Settings:
+    endpoint = _configured.endpoint or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL", "")
+    region = _configured.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
+    # An endpoint from the environment alone is addressed path-style, as S3-compatible stores expect.
+    path_style = _configured.path_style_access if _configured.endpoint else True
+    return S3Settings(endpoint, region or "us-east-1", path_style)
+
+
+@lru_cache(maxsize=8)
+def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
+    endpoint = settings.endpoint
+    scheme, _, host = endpoint.partition("://") if endpoint else ("", "", "")
+    options = {"region": settings.region}
+    if endpoint:
+        options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
+        options["force_virtual_addressing"] = not settings.path_style_access
+    return pafs.S3FileSystem(**options)
+
+
+def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
+    """The filesystem that holds `uri` and the path of `uri` inside it.
+
+    URIs are Hadoop's, as Spark lists them: not percent-encoded, so `#` and `?` are part of the path.
+    """
+    parsed = urlsplit(uri, allow_fragments=False)
+    path = f"{parsed.path}?{parsed.query}" if parsed.query else parsed.path
+    if parsed.scheme in _S3_SCHEMES:
+        return _s3_filesystem(s3_settings()), f"{parsed.netloc}{path}"
+    if parsed.scheme in ("", "file"):
+        return pafs.LocalFileSystem(), os.path.abspath(path if parsed.scheme == "file" else uri)
+    raise ValueError(f"unsupported storage scheme {parsed.scheme!r} in {uri}")
+
+
+def join(uri: str, *parts: str) -> str:
+    return "/".join([uri.rstrip("/"), *(part.strip("/") for part in parts)])
+
+
+def read_bytes(uri: str) -> bytes:
+    """The object's bytes as stored (pyarrow would otherwise decompress by file extension)."""
+    filesystem, path = resolve(uri)
+    with filesystem.open_input_stream(path, compression=None) as stream:
+        return stream.read()
+
+
+def exists(uri: str) -> bool:
+    filesystem, path = resolve(uri)
+    return filesystem.get_file_info(path).type != pafs.FileType.NotFound
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    """Write an object whole: to a temporary name then renamed on local disk, one PUT on S3."""
+    filesystem, path = resolve(uri)
+    if isinstance(filesystem, pafs.LocalFileSystem):
+        # Only a disk needs the directories; on S3 they would be empty marker objects.
+        filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        temporary = f"{path}.tmp-{os.getpid()}"
+        with filesystem.open_output_stream(temporary) as stream:
+            stream.write(data)
+        filesystem.move(temporary, path)
+        return
+    with filesystem.open_output_stream(path) as stream:
+        stream.write(data)

@@ -1,0 +1,81 @@
+"""The SparkSession with Delta Lake, and hadoop-aws when a location is on `s3a://`.
+
+The jars come through Spark's own package resolution (`spark.jars.packages`) into the Ivy cache, so a
+second run needs no download. Every other Spark setting belongs to Spark's own places: under
+spark-submit, `--conf`/`--properties-file`; for a plain `python jobs/...` run, `conf/spark-defaults.conf`
+is read here as spark-submit would read it. The job's `[storage]` section, where set, is applied to the
+Hadoop configuration so that Spark's s3a connector and the Python workers talk to the same store.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from delta import configure_spark_with_delta_pip
+from pyspark.sql import SparkSession
+
+from profile_pipeline.config import StorageConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PROPERTIES = PROJECT_ROOT / "conf" / "spark-defaults.conf"
+
+# The Hadoop that pyspark 4.2 bundles; hadoop-aws must match it exactly (it brings its AWS SDK v2 bundle).
+HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.5.0"
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """Spark's properties-file format: `key value` or `key=value` lines, `#` comments."""
+    properties: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = re.match(r"([^\s=]+)\s*[=\s]\s*(.*)", line)
+        if match:
+            properties[match[1]] = match[2].strip()
+    return properties
+
+
+def _launched_by_spark_submit() -> bool:
+    return "PYSPARK_GATEWAY_PORT" in os.environ or SparkSession.getActiveSession() is not None
+
+
+def apply_storage(session: SparkSession, storage: StorageConfig) -> None:
+    """Set the s3a connector's endpoint, addressing and region from `[storage]` (unset keys are left alone)."""
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    if storage.endpoint:
+        hadoop.set("fs.s3a.endpoint", storage.endpoint)
+        hadoop.set("fs.s3a.connection.ssl.enabled", str(storage.endpoint.startswith("https://")).lower())
+        hadoop.set("fs.s3a.path.style.access", str(storage.path_style_access).lower())
+    if storage.region:
+        hadoop.set("fs.s3a.endpoint.region", storage.region)
+
+
+def build_session(
+    app_name: str,
+    uris: Iterable[str],
+    properties_file: Path | None = None,
+    storage: StorageConfig | None = None,
+) -> SparkSession:
+    """A session for the job: under spark-submit the one it made, else a local one from the defaults."""
+    needs_s3 = any(uri.startswith("s3a://") for uri in uris if uri)
+    extra_packages = [HADOOP_AWS_PACKAGE] if needs_s3 else []
+    builder = SparkSession.builder.appName(app_name)
+    if not _launched_by_spark_submit():
+        properties_path = properties_file or DEFAULT_PROPERTIES
+        if properties_path.exists():
+            for key, value in read_properties(properties_path).items():
+                builder = builder.config(key, value)
+        # The Python workers must run the interpreter that runs the driver (the project's environment).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = builder.config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension").config(
+        "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+    )
+    session = configure_spark_with_delta_pip(builder, extra_packages=extra_packages).getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    apply_storage(session, storage or StorageConfig())
+    return session

@@ -1,0 +1,143 @@
+"""The embedded vroom mode: vroomrs in-process, as Sentry [C] does (SPEC Part II §8.2).
+
+Per profile: parse with vroomrs, `normalize()`, zero the profile id of an unsampled profile, detect
+occurrences (sampled transaction profiles), extract function metrics (always), describe a chunk for the
+`snuba-profile-chunks` message, and finally write the compressed blob to the profiles bucket (sampled
+profiles and every chunk). The blob is written last so that a profile that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+# A vroomrs panic is one profile's failure (its message goes to quarantine); without this, a worker
+# started with RUST_BACKTRACE set would print a full native backtrace for every such profile.
+os.environ["RUST_BACKTRACE"] = "0"
+
+import vroomrs
+
+from profile_pipeline.formats import is_chunk
+from profile_pipeline.stages.metrics_dsn import redact_dsn
+from profile_pipeline.stages.vroom.blobs import write_blob
+from profile_pipeline.work import FAILED_VROOMRS_PROCESSING, ProfileWork
+
+ZEROED_PROFILE_ID = "00000000000000000000000000000000"
+# Sentry's parameters for the functions it sends to `profiles-call-tree`.
+FUNCTIONS_MIN_DEPTH = 1
+FUNCTIONS_FILTER_SYSTEM_FRAMES = True
+MAX_UNIQUE_FUNCTIONS = 100
+
+
+class NotAProfile(ValueError):
+    """A payload with neither a profiler id (chunk) nor an event or profile id (transaction profile)."""
+
+
+@dataclass
+class Processed:
+    """What vroomrs made of one profile, applied to its work only when every step succeeded."""
+
+    functions: list[dict[str, Any]]
+    occurrences: list[dict[str, Any]] = field(default_factory=list)
+    chunk_metadata: dict[str, Any] | None = None
+    blob: tuple[str, bytes] | None = None  # (storage path, lz4 bytes)
+
+
+def process_embedded_batch(works: list[ProfileWork], bucket: str) -> None:
+    """Process each profile alone: an error or a Rust panic fails that profile, never the batch."""
+    for work in works:
+        try:
+            processed = process_profile(work.profile, work.sampled)
+            if processed.blob is not None:
+                write_blob(bucket, *processed.blob)
+        except BaseException as error:
+            if not isinstance(error, Exception) and not is_rust_panic(error):
+                raise
+            work.fail(FAILED_VROOMRS_PROCESSING, redact_dsn(f"{type(error).__name__}: {error}", work.profile))
+            continue
+        work.functions = processed.functions
+        work.occurrences = processed.occurrences
+        work.chunk_metadata = processed.chunk_metadata
+
+
+def is_rust_panic(error: BaseException) -> bool:
+    """pyo3 raises a Rust panic as `PanicException`, which derives from BaseException, not Exception."""
+    return type(error).__name__ == "PanicException"
+
+
+def process_profile(profile: dict[str, Any], sampled: bool) -> Processed:
+    """Run vroomrs over one profile dict; raises whatever vroomrs raises (panics included)."""
+    payload = orjson.dumps(profile).decode()
+    if is_chunk(profile):
+        return _process_chunk(payload, str(profile.get("version") or ""))
+    if "event_id" in profile or "profile_id" in profile:
+        return _process_transaction_profile(payload, profile.get("platform"), sampled)
+    raise NotAProfile("payload has no profiler_id, event_id or profile_id")
+
+
+def _process_transaction_profile(payload: str, platform: Any, sampled: bool) -> Processed:
+    profile = vroomrs.profile_from_json_str(payload, platform if isinstance(platform, str) else None)
+    profile.normalize()
+    if not sampled:
+        profile.set_profile_id(ZEROED_PROFILE_ID)
+    processed = Processed(functions=_functions(profile, "transaction"))
+    if sampled:
+        occurrences = profile.find_occurrences()
+        occurrences.filter_none_type_issues()
+        processed.occurrences = [{"occurrence": occurrence.to_json_str()} for occurrence in occurrences.occurrences]
+        processed.blob = (profile.storage_path(), profile.compress())
+    return processed
+
+
+def _process_chunk(payload: str, version: str) -> Processed:
+    # "" and "2.android-trace" select the android trace parser, any other version sample v2.
+    chunk = vroomrs.profile_chunk_from_json_str_and_version(payload, version)
+    chunk.normalize()
+    start, end = chunk.start_timestamp(), chunk.end_timestamp()
+    return Processed(
+        functions=_functions(chunk, "continuous", start, end),
+        chunk_metadata={
+            "chunk_id": chunk.get_chunk_id(),
+            "duration_ms": chunk.duration_ms(),
+            "end_timestamp": end,
+            "environment": chunk.get_environment(),
+            "platform": chunk.get_platform(),
+            "profiler_id": chunk.get_profiler_id(),
+            "project_id": chunk.get_project_id(),
+            "received": int(chunk.get_received()),
+            "release": chunk.get_release(),
+            "retention_days": chunk.get_retention_days(),
+            "sdk_name": chunk.sdk_name(),
+            "sdk_version": chunk.sdk_version(),
+            "start_timestamp": start,
+        },
+        # Chunks carry no sampling decision: every chunk is stored.
+        blob=(chunk.storage_path(), chunk.compress()),
+    )
+
+
+def _functions(
+    profile: Any, profiling_type: str, start: float | None = None, end: float | None = None
+) -> list[dict[str, Any]]:
+    """Rows for the `functions` table, one per CallTreeFunction."""
+    return [
+        {
+            "fingerprint": function.get_fingerprint(),
+            "function": function.get_function(),
+            "package": function.get_package(),
+            "in_app": function.get_in_app(),
+            "self_times_ns": list(function.get_self_times_ns()),
+            "thread_id": function.get_thread_id(),
+            "profiling_type": profiling_type,
+            "start_timestamp": start,
+            "end_timestamp": end,
+        }
+        for function in profile.extract_functions_metrics(
+            min_depth=FUNCTIONS_MIN_DEPTH,
+            filter_system_frames=FUNCTIONS_FILTER_SYSTEM_FRAMES,
+            max_unique_functions=MAX_UNIQUE_FUNCTIONS,
+        )
+    ]
