@@ -8,8 +8,8 @@ setup:
 	@scripts/bootstrap.sh
 
 sample: setup
-	$(PY) jobs/make_sample_day.py --root sample-data --date $(DAY)
-	$(PY) jobs/process_profiles.py --config conf/local.toml --date $(DAY) --run-id sample-$(DAY) --force
+	@$(PY) jobs/make_sample_day.py --root sample-data --date $(DAY)
+	@$(PY) jobs/process_profiles.py --config conf/local.toml --date $(DAY) --run-id sample-$(DAY) --force
 
 test: setup
 	.venv/bin/ruff check .

@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compression", choices=("none", "gz", "zst"), default="none")
     parser.add_argument("--target-bytes", type=int, default=100_000, help="JSON size of a profile")
+    parser.add_argument(
+        "--legacy-profiles",
+        type=int,
+        default=2,
+        help="profiles of the dead legacy sampled_profile format, which fail the vroom stage (default: 2)",
+    )
     args = parser.parse_args(argv)
 
     root = Path(args.root)
@@ -48,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         compression=None if args.compression == "none" else args.compression,
         target_bytes=args.target_bytes,
+        legacy_profiles=args.legacy_profiles,
     )
     placed = write_symbol_store(str(root / "symbols"))
     manifest_path = root / f"manifest-{args.date}.json"

@@ -29,11 +29,22 @@ if [ -x .venv/bin/python ] && ! supported .venv/bin/python; then
   echo "bootstrap: .venv runs $(.venv/bin/python -V 2>&1), but $SUPPORTED is required; remove .venv and run again" >&2
   exit 1
 fi
-[ -x .venv/bin/python ] || "$python" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv with $("$python" -V 2>&1)"
+  "$python" -m venv .venv
+fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  echo "bootstrap: installing the pinned dependencies into .venv (a few minutes the first time; log in .venv/install.log)"
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[dev]'; } \
+      >.venv/install.log 2>&1; then
+    tail -n 20 .venv/install.log >&2
+    echo "bootstrap: installing the dependencies failed; the whole log is .venv/install.log" >&2
+    exit 1
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# Delta Lake's jars, resolved once per machine so that no run repeats Ivy's resolution (prints one line
+# when it resolves; nothing once done).
+.venv/bin/python -m profile_pipeline.spark.packages

@@ -20,7 +20,7 @@ from typing import IO, Any
 import zstandard
 
 from profile_pipeline.config import Limits
-from profile_pipeline.formats import SAMPLE_V1
+from profile_pipeline.formats import LEGACY, SAMPLE_V1
 from synthetic.bad import BadRecord, bad_messages, bad_objects, bad_tails
 from synthetic.catalog import FIXTURES
 from synthetic.messages import ingest_message, pack
@@ -73,7 +73,15 @@ def _open_object(path: Path, compression: str | None) -> Iterator[IO[bytes]]:
 
 
 class _DayWriter:
-    def __init__(self, directory: Path, rng: random.Random, day: str, target_bytes: int, unsampled_share: float):
+    def __init__(
+        self,
+        directory: Path,
+        rng: random.Random,
+        day: str,
+        target_bytes: int,
+        unsampled_share: float,
+        legacy_profiles: int | None,
+    ):
         self.directory = directory
         self.manifest = DayManifest(day)
         self.rng = rng
@@ -81,6 +89,19 @@ class _DayWriter:
         self.target_bytes = target_bytes
         self.unsampled_share = unsampled_share
         self.kinds = sorted(KINDS)
+        self.legacy_profiles = legacy_profiles
+        # With a fixed count of legacy profiles, the rest of the day (broken tails included) is of live formats.
+        legacy = {kind for kind in self.kinds if KINDS[kind].format == LEGACY}
+        self.filler_kinds = self.kinds if legacy_profiles is None else [k for k in self.kinds if k not in legacy]
+        self.legacy_kinds = sorted(legacy)
+
+    def day_kinds(self, profiles: int) -> list[str]:
+        """The kinds of the day's generated profiles, in random order."""
+        legacy = min(profiles, self.legacy_profiles or 0)
+        kinds = [self.legacy_kinds[index % len(self.legacy_kinds)] for index in range(legacy)]
+        kinds += [self.filler_kinds[index % len(self.filler_kinds)] for index in range(profiles - legacy)]
+        self.rng.shuffle(kinds)
+        return kinds
 
     def object_path(self, suffix: str) -> Path:
         path = self.directory / f"part-{len(self.manifest.objects):05d}.msgpack{suffix}"
@@ -137,6 +158,7 @@ def write_day(
     target_bytes: int = 100_000,
     limits: Limits | None = None,
     oversize: bool = True,
+    legacy_profiles: int | None = None,
 ) -> DayManifest:
     """Write `<root>/dt=<day>/part-NNNNN.msgpack[.gz|.zst]` and say what is in it.
 
@@ -146,17 +168,19 @@ def write_day(
         records over 1 MiB (`oversize`: a message over `limits.max_message_bytes`) go to a zstd object of their
         own. Without `include_unsampled` every message counts as sampled; with it, of the profiles that carry
     the `sampled` key (four in ten), those whose draw is under `unsampled_share` are unsampled.
+    `legacy_profiles` fixes how many profiles are of the dead legacy `sampled_profile` format (which fail
+    the vroom stage); by default they take their turn like every kind.
     """
     if compression not in _SUFFIXES:
         raise ValueError(f"compression must be None, 'gz' or 'zst', not {compression!r}")
     directory = Path(root) / f"dt={day}"
     directory.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    writer = _DayWriter(directory, rng, day, target_bytes, unsampled_share if include_unsampled else 0.0)
+    share = unsampled_share if include_unsampled else 0.0
+    writer = _DayWriter(directory, rng, day, target_bytes, share, legacy_profiles)
     manifest = writer.manifest
 
-    kinds = [writer.kinds[index % len(writer.kinds)] for index in range(profiles)]
-    rng.shuffle(kinds)
+    kinds = writer.day_kinds(profiles)
     bad_records = []
     if include_bad:
         bad_records = bad_messages(rng, received=writer.day_start + 3600, limits=limits, oversize=oversize)
@@ -192,7 +216,7 @@ def _write_broken(
     for record in bad_tails(rng, received=writer.day_start + 7200):
         with _open_object(writer.object_path(suffix), compression) as stream:
             for _ in range(_GOOD_BEFORE_TAIL):
-                writer.good(stream, rng.choice(writer.kinds))
+                writer.good(stream, rng.choice(writer.filler_kinds))
             writer.bad(stream, record)
     for record in bad_objects():
         with open(writer.object_path(record.suffix), "wb") as stream:

@@ -19,8 +19,9 @@ FIXTURES = PROJECT_ROOT / "fixtures"
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
     """The fast settings of Delta Lake's own Python tests: local[2], few shuffle partitions, no UI."""
-    from delta import configure_spark_with_delta_pip
     from pyspark.sql import SparkSession
+
+    from profile_pipeline.spark.packages import DELTA_PACKAGE, jars_for
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     builder = (
@@ -36,8 +37,10 @@ def spark() -> Iterator[object]:
         .config("spark.sql.files.maxPartitionBytes", "1m")
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.driver.memory", "2g")
+        # The Delta jars the job's local runs use, resolved once per machine (no Ivy resolution per session).
+        .config("spark.jars", ",".join(jars_for([DELTA_PACKAGE])))
     )
-    session = configure_spark_with_delta_pip(builder).getOrCreate()
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

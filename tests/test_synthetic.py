@@ -544,6 +544,15 @@ def test_write_day_without_bad_or_unsampled(tmp_path: Path) -> None:
     assert sum(formats.values()) == manifest.profiles == 21 and len(manifest.objects) == 2
 
 
+def test_write_day_with_a_fixed_count_of_legacy_profiles(tmp_path: Path) -> None:
+    manifest = write_day(tmp_path, "2026-11-25", profiles=60, seed=2, legacy_profiles=2, target_bytes=5_000)
+    formats, *_ = _read_day(tmp_path / "dt=2026-11-25")
+    live_kinds = {kind for kind, spec in KINDS.items() if spec.format != LEGACY}
+    # The broken tails' good messages are of live formats too: two legacy profiles in the whole day.
+    assert formats[LEGACY] == manifest.by_format[LEGACY] == 2
+    assert live_kinds <= set(manifest.by_kind)
+
+
 def test_write_day_is_deterministic(tmp_path: Path) -> None:
     for name in ("a", "b"):
         write_day(tmp_path / name, "2026-11-24", profiles=10, objects=1, seed=3, target_bytes=5_000, oversize=False)

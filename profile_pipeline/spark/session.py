@@ -1,10 +1,11 @@
 """The SparkSession with Delta Lake, and hadoop-aws when a location is on `s3a://`.
 
-The jars come through Spark's own package resolution (`spark.jars.packages`) into the Ivy cache, so a
-second run needs no download. Every other Spark setting belongs to Spark's own places: under
-spark-submit, `--conf`/`--properties-file`; for a plain `python jobs/...` run, `conf/spark-defaults.conf`
-is read here as spark-submit would read it. The job's `[storage]` section, where set, is applied to the
-Hadoop configuration so that Spark's s3a connector and the Python workers talk to the same store.
+Under spark-submit the jars come through Spark's package resolution (`spark.jars.packages` of the
+properties file). For a plain `python jobs/...` run, `conf/spark-defaults.conf` is read here as
+spark-submit would read it, except that its packages are resolved once per machine (`packages.py`) and
+named as jar files, so that a run neither repeats Ivy's resolution nor prints its report. The job's
+`[storage]` section, where set, is applied to the Hadoop configuration so that Spark's s3a connector and
+the Python workers talk to the same store.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
 
 from profile_pipeline.config import StorageConfig
+from profile_pipeline.spark.packages import DELTA_PACKAGE, HADOOP_AWS_PACKAGE, jars_for
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROPERTIES = PROJECT_ROOT / "conf" / "spark-defaults.conf"
-
-# The Hadoop that pyspark 4.2 bundles; hadoop-aws must match it exactly (it brings its AWS SDK v2 bundle).
-HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.5.0"
 
 
 def read_properties(path: Path) -> dict[str, str]:
@@ -38,6 +36,10 @@ def read_properties(path: Path) -> dict[str, str]:
         if match:
             properties[match[1]] = match[2].strip()
     return properties
+
+
+def _listed(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _launched_by_spark_submit() -> bool:
@@ -62,20 +64,24 @@ def build_session(
     storage: StorageConfig | None = None,
 ) -> SparkSession:
     """A session for the job: under spark-submit the one it made, else a local one from the defaults."""
-    needs_s3 = any(uri.startswith("s3a://") for uri in uris if uri)
-    extra_packages = [HADOOP_AWS_PACKAGE] if needs_s3 else []
     builder = SparkSession.builder.appName(app_name)
     if not _launched_by_spark_submit():
         properties_path = properties_file or DEFAULT_PROPERTIES
-        if properties_path.exists():
-            for key, value in read_properties(properties_path).items():
-                builder = builder.config(key, value)
+        properties = read_properties(properties_path) if properties_path.exists() else {}
+        needs_s3 = any(uri.startswith("s3a://") for uri in uris if uri)
+        packages = [DELTA_PACKAGE, *_listed(properties.pop("spark.jars.packages", ""))]
+        packages += [HADOOP_AWS_PACKAGE] if needs_s3 else []
+        properties["spark.jars"] = ",".join(
+            [*jars_for(dict.fromkeys(packages)), *_listed(properties.get("spark.jars", ""))]
+        )
+        for key, value in properties.items():
+            builder = builder.config(key, value)
         # The Python workers must run the interpreter that runs the driver (the project's environment).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = builder.config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension").config(
         "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
     )
-    session = configure_spark_with_delta_pip(builder, extra_packages=extra_packages).getOrCreate()
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     apply_storage(session, storage or StorageConfig())
     return session
