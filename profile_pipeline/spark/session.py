@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from pyspark import SparkConf, SparkContext
+from pyspark.java_gateway import launch_gateway
 from pyspark.sql import SparkSession
 
 from profile_pipeline.config import StorageConfig
@@ -64,24 +67,53 @@ def build_session(
     storage: StorageConfig | None = None,
 ) -> SparkSession:
     """A session for the job: under spark-submit the one it made, else a local one from the defaults."""
-    builder = SparkSession.builder.appName(app_name)
+    conf = SparkConf().setAppName(app_name)
+    conf.set("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+    conf.set("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
     if not _launched_by_spark_submit():
         properties_path = properties_file or DEFAULT_PROPERTIES
         properties = read_properties(properties_path) if properties_path.exists() else {}
         needs_s3 = any(uri.startswith("s3a://") for uri in uris if uri)
         packages = [DELTA_PACKAGE, *_listed(properties.pop("spark.jars.packages", ""))]
         packages += [HADOOP_AWS_PACKAGE] if needs_s3 else []
-        properties["spark.jars"] = ",".join(
-            [*jars_for(dict.fromkeys(packages)), *_listed(properties.get("spark.jars", ""))]
-        )
-        for key, value in properties.items():
-            builder = builder.config(key, value)
+        jars = [*jars_for(dict.fromkeys(packages)), *_listed(properties.get("spark.jars", ""))]
+        conf.setAll([*properties.items(), ("spark.jars", ",".join(jars))])
         # The Python workers must run the interpreter that runs the driver (the project's environment).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = builder.config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension").config(
-        "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
-    )
-    session = builder.getOrCreate()
+        _start_jvm_quietly(conf)
+    session = SparkSession.builder.config(conf=conf).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     apply_storage(session, storage or StorageConfig())
     return session
+
+
+# Printed by the JVM itself before any logging is set up: Spark's launcher always adds
+# `--add-modules=jdk.incubator.vector` (for MLlib's vectorized BLAS), and no JVM option silences it.
+_JVM_NOTICES = (b"WARNING: Using incubator modules: jdk.incubator.vector\n",)
+
+
+def _start_jvm_quietly(conf: SparkConf) -> None:
+    """Start Spark's JVM with its stderr passed on to ours, less the notices a user can do nothing about."""
+    if SparkContext._gateway is not None:  # a JVM of this process already runs (a second session)
+        return
+    read_end, write_end = os.pipe()
+    threading.Thread(target=_pass_on, args=(read_end,), name="jvm-stderr", daemon=True).start()
+    try:
+        gateway = launch_gateway(conf, popen_kwargs={"stderr": write_end})
+    finally:
+        os.close(write_end)
+    SparkContext._ensure_initialized(gateway=gateway, conf=conf)
+
+
+def _pass_on(read_end: int) -> None:
+    """Copy the JVM's stderr to ours as it comes (progress bars included), without the notices."""
+    writable = True
+    while chunk := os.read(read_end, 65536):
+        for notice in _JVM_NOTICES:
+            chunk = chunk.replace(notice, b"")
+        view = memoryview(chunk)
+        try:
+            while writable and view:
+                view = view[os.write(2, view) :]
+        except OSError:  # our stderr is gone: keep draining, so that the JVM never blocks on a full pipe
+            writable = False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from transforms.context import StageContext
-from transforms.work import FAILED_NORMALIZATION, ProfileWork
+from profile_pipeline.stages.context import StageContext
+from profile_pipeline.work import FAILED_NORMALIZATION, ProfileWork
 
 # Inverse of Sentry's DEVICE_CLASS = {"low": {"1"}, "medium": {"2"}, "high": {"3"}}.
 REVERSE_DEVICE_CLASS = {"1": "low", "2": "medium", "3": "high"}
