@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -76,12 +77,28 @@ def assert_one_line_error(stderr: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def undisturbed(tmp_path_factory) -> Path:
+def undisturbed_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     root = tmp_path_factory.mktemp("recovery")
     write_day(root / "input", DAY)
     job = run_job(*job_args(root, "undisturbed"), "--run-id", "undisturbed")
     assert job.returncode == 0, job.stderr[-3000:]
-    return root
+    return root, job
+
+
+@pytest.fixture(scope="module")
+def undisturbed(undisturbed_run: tuple[Path, subprocess.CompletedProcess[str]]) -> Path:
+    return undisturbed_run[0]
+
+
+def test_a_run_prints_its_own_lines_and_no_notice_a_user_can_do_nothing_about(
+    undisturbed_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, job = undisturbed_run
+    assert job.stdout.splitlines()[0].startswith(f"run undisturbed: 1 day(s) from {DAY}")
+    # What reaches stderr on a good day is Spark's progress bar and nothing else: no JVM notice, no Ivy
+    # report (the jars were resolved once, beforehand), no warning.
+    lines = [line.strip() for line in job.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    assert all(line.startswith("[Stage ") for line in lines), lines[:20]
 
 
 def test_every_failed_run_is_recovered_by_the_next_run_of_the_day(undisturbed: Path) -> None:
