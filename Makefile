@@ -19,7 +19,7 @@ test: setup
 lint: setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-# The project wheel and the packed environment for spark.archives, in dist/ (README: Running on a cluster).
+# The project wheel and the packed environment for spark.archives, in dist/ (docs/operations.md: Running on a cluster).
 package: setup
 	scripts/package.sh dist
 

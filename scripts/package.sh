@@ -4,7 +4,7 @@
 #   profile-pipeline-env.tar.gz                   for spark.archives: venv-pack of a clean virtualenv that
 #                                                 holds the wheel and its pinned dependencies
 # The environment keeps pyspark's Python modules (Python workers import them) but not its jars: executors'
-# JVMs are the cluster's Spark. Executors need this Python at the same path (see the README's cluster section).
+# JVMs are the cluster's Spark. Executors need this Python at the same path (docs/operations.md: The executors' Python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dist=$(realpath -m "${1:-dist}")
