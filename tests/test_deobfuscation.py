@@ -70,7 +70,7 @@ def test_method_with_mapping_is_remapped_with_inline_frames(store: str) -> None:
         "class_name": "io.sentry.sample.MainActivity",
         "name": "onClickHandler",
         "signature": "(android.view.View)",
-        "source_file": "SourceFile",
+        "source_file": "MainActivity.java",  # named after the class, as Symbolicator 26.8.0 does
         "source_line": 40,
         "in_app": True,  # io.sentry.sample is the release package
         "data": DEOBFUSCATED,

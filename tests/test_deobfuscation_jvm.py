@@ -56,8 +56,8 @@ def test_inlined_frame_expands_caller_first_with_readable_signature(store: str) 
     ]
     assert {f["module"] for f in frames} == {"io.sentry.sample.MainActivity"}
     assert {f["signature"] for f in frames} == {"(android.view.View)"}
-    # All frames belong to the outermost class, so all keep the frame's file.
-    assert {f["filename"] for f in frames} == {"SourceFile"}
+    # The request's `SourceFile` gives way to a file named after the class (Symbolicator 26.8.0).
+    assert {(f["filename"], f["abs_path"]) for f in frames} == {("MainActivity.java", "MainActivity.java")}
 
 
 def test_callee_first_order_reverses_each_expansion(store: str) -> None:
@@ -86,6 +86,9 @@ def test_resolving_inline_mapping_remaps_classes_and_methods(store: str) -> None
         "module": "io.sentry.sample.-$$Lambda$r3Avcbztes2hicEObh02jjhQqd4",
         "lineno": 2,
         "index": 0,
+        # The file comes from the class name: what stands before its first `$`.
+        "filename": "-.java",
+        "abs_path": "-.java",
     }
     assert [(f["function"], f["lineno"], f["index"]) for f in mapped[1:]] == [
         ("onClickHandler", 40, 1),
@@ -110,8 +113,14 @@ def test_release_package_marks_remapped_frames_in_app_only_when_unset(store: str
     assert mapped[1]["function"] == "getExtraClassContext"
     # Not known to the mapping: returned as it came.
     assert mapped[3] == frames[3]
-    # Known by class only: class remapped, method and line kept.
-    assert mapped[4] == {**frames[4], "module": "org.slf4j.helpers.Util$ClassContext", "in_app": True}
+    # Known by class only: class remapped, method and line kept, the file named after the outer class.
+    assert mapped[4] == {
+        **frames[4],
+        "module": "org.slf4j.helpers.Util$ClassContext",
+        "in_app": True,
+        "filename": "Util.java",
+        "abs_path": "Util.java",
+    }
 
 
 def test_frame_without_line_is_remapped_by_its_signature_parameters(store: str) -> None:
@@ -140,7 +149,7 @@ def test_exceptions_and_classes_are_remapped(store: str) -> None:
     assert answer["classes"] == {"org.a.b.g$b": "org.slf4j.helpers.Util$ClassContext"}
 
 
-def test_unusable_mappings_are_reported_and_frames_come_back_with_decoded_signatures(tmp_path: Path) -> None:
+def test_unusable_mappings_are_reported_and_a_mapping_without_lines_is_used(tmp_path: Path) -> None:
     store = tmp_path / "symbols"
     invalid, no_lines, missing = (
         "11111111-2222-3333-4444-555555555555",
@@ -151,11 +160,26 @@ def test_unusable_mappings_are_reported_and_frames_come_back_with_decoded_signat
     put_mapping(store, no_lines, b"io.sentry.sample.MainActivity -> a.b:\n    void foo() -> a\n")
     frame = {"function": "a", "module": "a.b", "lineno": 3, "index": 0, "signature": "(Ljava/lang/String;)I"}
     answer = symbolicate_jvm(request([frame], invalid, no_lines, missing), str(store), fresh_cache())
-    assert answer["errors"] == [
-        {"uuid": invalid, "type": "invalid"},
-        {"uuid": no_lines, "type": "no_line_info"},
-        {"uuid": missing, "type": "missing"},
+    # A mapping without line ranges is used (25.11.1 refused it as `no_line_info`); the frame's line passes.
+    assert answer["errors"] == [{"uuid": invalid, "type": "invalid"}, {"uuid": missing, "type": "missing"}]
+    assert answer["stacktraces"][0]["frames"] == [
+        {
+            **frame,
+            "module": "io.sentry.sample.MainActivity",
+            "function": "foo",
+            "filename": "MainActivity.java",
+            "abs_path": "MainActivity.java",
+            "signature": "(java.lang.String): int",
+        }
     ]
+
+
+def test_unusable_mappings_leave_frames_as_they_came(tmp_path: Path) -> None:
+    store = tmp_path / "symbols"
+    invalid = "11111111-2222-3333-4444-555555555555"
+    put_mapping(store, invalid, b"this is not a mapping\n\x00\x01\x02 at all\n")
+    frame = {"function": "a", "module": "a.b", "lineno": 3, "index": 0, "signature": "(Ljava/lang/String;)I"}
+    answer = symbolicate_jvm(request([frame], invalid, SAMPLE_APP), str(store), fresh_cache())
     assert answer["stacktraces"][0]["frames"] == [{**frame, "signature": "(java.lang.String): int"}]
 
 

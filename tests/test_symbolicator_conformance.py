@@ -1,4 +1,4 @@
-"""The embedded backend against recordings of a real Symbolicator 25.11.1 (tests/data/symbolicator-25.11.1).
+"""The embedded backend against recordings of a real Symbolicator 26.8.0 (tests/data/symbolicator-26.8.0).
 
 Every recorded request is replayed into the embedded backend over the store the recordings were made
 with, and its answer compared with the recorded one frame by frame, field by field. The keys only the
@@ -14,7 +14,6 @@ import pytest
 from servers.conformance import conformance_store, exchanges, replay
 
 from profile_pipeline.adapters.symbolicator.embedded import EmbeddedBackend, js_module
-from profile_pipeline.adapters.symbolicator.mappings import Method, method_lines
 
 
 @pytest.fixture(scope="module")
@@ -64,21 +63,3 @@ def test_jvm_answer_is_the_recorded_one(name: str, exchange: dict[str, Any], bac
     comparison = replay(backend, store, name, exchange)
     assert comparison.differences == []
     assert comparison.frames > 0 and comparison.equal == comparison.frames
-
-
-def test_methods_without_line_range_in_file_order() -> None:
-    mapping = [
-        "a.Outer -> a.b:",
-        "    int field -> a",
-        "    void first() -> a",
-        "    12:14:void ranged(int):30:32 -> a",
-        "    void last(java.lang.String) -> a",
-        "    20:21:void other() -> b",
-    ]
-    assert method_lines(mapping) == {
-        ("a.b", "a"): (
-            Method("a.Outer", "first", False),
-            Method("a.Outer", "ranged", True),
-            Method("a.Outer", "last", False),
-        )
-    }

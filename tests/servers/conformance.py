@@ -1,4 +1,4 @@
-"""Recorded Symbolicator exchanges (tests/data/symbolicator-25.11.1) replayed into the embedded backend.
+"""Recorded Symbolicator exchanges (tests/data/symbolicator-26.8.0) replayed into the embedded backend.
 
 `conformance_store` lays the fixtures out as the store the recordings were made with; `replay` sends one
 recorded request body to a backend and compares its answer with the recorded one, frame by frame and
@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "data" / "symbolicator-25.11.1"
+DATA = Path(__file__).resolve().parent.parent / "data"
+# The version the embedded backend answers like; 25.11.1's set stays for the HTTP client (see tests/README.md).
+RECORDINGS = DATA / "symbolicator-26.8.0"
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
 ENDPOINTS = {"/symbolicate": "native", "/symbolicate-js": "js", "/symbolicate-jvm": "jvm"}
 
@@ -52,9 +54,9 @@ def conformance_store(directory: Path) -> str:
     return str(store)
 
 
-def exchanges(endpoint: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+def exchanges(endpoint: str | None = None, recordings: Path = RECORDINGS) -> list[tuple[str, dict[str, Any]]]:
     """(file name, exchange) of the recorded POSTs, on one endpoint or all."""
-    recorded = [(path.name, json.loads(path.read_text())) for path in sorted(RECORDINGS.glob("*.json"))]
+    recorded = [(path.name, json.loads(path.read_text())) for path in sorted(recordings.glob("*.json"))]
     polled = {
         exchange["endpoint"].rsplit("/", 1)[-1]: exchange["response"]
         for _, exchange in recorded
@@ -138,8 +140,12 @@ def compare(name: str, kind: str, real: dict[str, Any], ours: dict[str, Any] | N
     if len(real.get("modules") or []) != len(ours.get("modules") or []):
         result.differences.append(f"{name}: module count differs")
     real_traces, our_traces = real.get("stacktraces") or [], ours.get("stacktraces") or []
+    if len(real_traces) != len(our_traces):
+        result.differences.append(f"{name}: stacktrace count differs")
     for number, real_trace in enumerate(real_traces):
-        our_frames = our_traces[number]["frames"] if number < len(our_traces) else []
+        our_trace = our_traces[number] if number < len(our_traces) else {}
+        result.differences.extend(_field_differences(f"{name} stacktrace {number}", real_trace, our_trace, ("frames",)))
+        our_frames = our_trace.get("frames", [])
         for position, (real_frame, our_frame) in enumerate(_aligned(kind, real_trace["frames"], our_frames)):
             result.frames += 1
             where = f"{name} stacktrace {number} frame {position}"

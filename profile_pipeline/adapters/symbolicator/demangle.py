@@ -172,5 +172,8 @@ def _after_operator(name: str, index: int) -> int:
         return index + 2
     for operator in _OPERATORS:
         if name.startswith(operator, index):
-            return index + len(operator)
+            index += len(operator)
+            # `operator< <int>(…)`: the space keeps `<` apart from the template arguments; it is no
+            # separator between a return type and the name.
+            return index + 1 if name.startswith(" <", index) else index
     return index

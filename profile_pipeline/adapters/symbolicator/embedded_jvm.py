@@ -1,17 +1,20 @@
-"""Symbolicator's `/symbolicate-jvm`, answered in-process with `symbolic.ProguardMapper` (SPEC §6.2/§6.3).
+"""Symbolicator's `/symbolicate-jvm`, answered in-process as Symbolicator 26.8.0 answers it (SPEC §6.2/§6.3).
 
 `symbolicate_jvm(request, store)` takes the request body Sentry sends and returns the body of a
-completed response, with Symbolicator's remapping rules:
+completed response, with Symbolicator's remapping rules (the mapping's own rules are `proguard.py`'s):
 
-* a frame is remapped whole (class, method and line, expanding inlined methods, caller first), else
-  by class and method, else by class alone, trying the request's mappings in order; otherwise it is
-  returned as it came;
+* frames are remapped callee first (a caller-first stack trace is turned around and back); each frame
+  is remapped whole (class, method and line, expanding inlined methods), else by class and method,
+  else by class alone, trying the request's mappings in order; otherwise it is returned as it came;
 * the line used for the whole-frame lookup is the frame's `lineno`, else the parameter list of its
   deobfuscated signature, else 0;
-* inside an expansion, frames of classes other than the outermost one lose `filename`/`abs_path`;
+* a frame remapped whole takes the remapped file as `filename` and `abs_path`, and its line (none when
+  the mapping gives none); outline frames, frames that rewrite rules clear and, when the frame had a
+  line, methods the compiler synthesized are dropped;
 * a remapped frame whose module starts with `release_package` and has no `in_app` becomes in-app;
 * `signature` comes back in readable form, its classes remapped (SPEC §4.6 descriptor rules);
-* mappings that cannot be used are listed in `errors` as `missing`, `invalid` or `no_line_info`.
+* exceptions (of the request and of each stack trace) are remapped by class, root-package classes too;
+* mappings that cannot be used are listed in `errors` as `missing` or `invalid`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from profile_pipeline.adapters.symbolicator.java_signatures import deobfuscate_signature, format_signature
-from profile_pipeline.adapters.symbolicator.mappings import LoadedMapping, Method, load_mapping, mapping_cache
+from profile_pipeline.adapters.symbolicator.mappings import LoadedMapping, load_mapping, mapping_cache
+from profile_pipeline.adapters.symbolicator.proguard import Frame, ProguardMapping, Remap, class_descriptor
 from profile_pipeline.adapters.worker_cache import BoundedCache
 
 # The frame keys of Symbolicator's JvmFrame, each with the types it accepts (None = absent).
@@ -39,6 +43,7 @@ _FRAME_FIELDS: dict[str, tuple[type, ...]] = {
     "index": (int,),
     "signature": (str, type(None)),
     "platform": (str, type(None)),
+    "method_synthesized": (bool, type(None)),
 }
 _REQUIRED_FRAME_FIELDS = ("function", "module", "index")
 _MAX_U32 = 2**32 - 1
@@ -63,7 +68,7 @@ def parse_jvm_frame(raw: Any) -> dict[str, Any]:
             raise InvalidJvmRequest(f"JVM frame field {key} has the wrong type")
         if key in ("lineno", "index") and not 0 <= value <= _MAX_U32:
             raise InvalidJvmRequest(f"JVM frame field {key} is out of range")
-        if value == [] and key in ("pre_context", "post_context"):
+        if (value == [] and key in ("pre_context", "post_context")) or (key == "method_synthesized" and not value):
             continue
         frame[key] = value
     return frame
@@ -79,103 +84,82 @@ def _module_uuid(raw: Any) -> uuid.UUID:
 class _Mappers:
     """The usable mappings of one request, tried in request order."""
 
-    def __init__(self, mappings: Sequence[LoadedMapping]) -> None:
+    def __init__(self, mappings: Sequence[ProguardMapping]) -> None:
         self.mappings = mappings
-        self.mappers = [mapping.mapper for mapping in mappings]
 
     def remap_class(self, name: str) -> str | None:
-        for mapper in self.mappers:
-            remapped = mapper.remap_class(name)
-            if remapped:
-                return remapped
-        return None
-
-    def remap_full(self, module: str, function: str, line: int, parameters: str | None) -> list[Any]:
-        """The frames of the first mapping that remaps the frame whole, callee first."""
-        for mapping in self.mappings:
-            frames = mapping.mapper.remap_frame(module, function, line, parameters)
-            if frames:
-                return _with_unlined(frames, mapping.methods.get((module, function), ())) if line else frames
-        return []
-
-    def remap_method(self, module: str, function: str) -> tuple[str, str] | None:
-        for mapper in self.mappers:
-            remapped = mapper.remap_method(module, function)
-            if remapped:
-                return remapped
-        return None
+        return next((found for mapping in self.mappings if (found := mapping.remap_class(name))), None)
 
 
-def _with_unlined(frames: list[Any], methods: Sequence[Method]) -> list[Any]:
-    """A frame remapped by line, with the methods of its obfuscated name that have no line range (line 0).
+@dataclass
+class _Trace:
+    """What remapping one stack trace carries from frame to frame."""
 
-    All in file order: the remapped frames stand where the line of their innermost method is.
-    """
-    if not methods:
-        return frames
-    innermost = frames[0].method
-    position = next(
-        (
-            index
-            for index, method in enumerate(methods)
-            if method.ranged and (method.name == innermost or method.name.endswith("." + innermost))
-        ),
-        len(methods),
-    )
-    before = [_Candidate(method.class_name, method.name) for method in methods[:position] if not method.ranged]
-    after = [_Candidate(method.class_name, method.name) for method in methods[position:] if not method.ranged]
-    return before + frames + after
+    outlines: list[list[int | None]]  # per mapping, an outline's position for the frame after it
+    exception: str | None  # the stack trace's exception as a descriptor, for rewrite rules
+    rewrite: bool  # rewrite rules apply only to the first frame after the exception
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    """A method without line range, shaped like a remapped frame."""
+def _remapped_frames(frame: dict[str, Any], remap: Remap) -> list[dict[str, Any]]:
+    expansion = []
+    for new in remap.frames:
+        mapped = {**frame, "module": new.class_name, "function": new.method}
+        for key, value in (("lineno", new.line), ("filename", new.file), ("abs_path", new.file)):
+            if value is not None:
+                mapped[key] = value
+            elif key == "lineno":
+                mapped.pop(key, None)
+        mapped.pop("method_synthesized", None)
+        if new.synthesized:
+            mapped["method_synthesized"] = True
+        expansion.append(mapped)
+    return expansion
 
-    class_name: str
-    method: str
-    line: int = 0
-    file: str | None = None
 
-
-def _expand_frame(frame: dict[str, Any], mappers: _Mappers, parameters: str | None) -> list[dict[str, Any]] | None:
-    """The remapped frames of one request frame, caller first; None when no mapping knows it."""
+def _expand_frame(
+    frame: dict[str, Any], mappers: _Mappers, parameters: str | None, trace: _Trace
+) -> list[dict[str, Any]] | None:
+    """The remapped frames of one request frame, callee first; [] to drop it, None when no mapping knows it."""
     module, function = frame["module"], frame["function"]
     line = frame.get("lineno")
-    if line is not None:
-        parameters = None
-    remapped = mappers.remap_full(module, function, line or 0, parameters)
-    if remapped:
-        # The class of the frame the line remapped to; inlined callers of other classes lose the file.
-        outer_class = remapped[-1].class_name
-        expansion = []
-        for new in reversed(remapped):
-            mapped = {**frame, "module": new.class_name, "function": new.method, "lineno": new.line}
-            for key in ("filename", "abs_path"):
-                mapped.pop(key, None)
-                if new.class_name == outer_class:
-                    value = new.file or frame.get(key)
-                    if value is not None:
-                        mapped[key] = value
-            expansion.append(mapped)
-        return expansion
-    method = mappers.remap_method(module, function)
-    if method is not None:
-        return [{**frame, "module": method[0], "function": method[1]}]
-    remapped_class = mappers.remap_class(module)
-    if remapped_class is not None:
-        return [{**frame, "module": remapped_class}]
+    if line is None and parameters is not None:
+        lookup = Frame(module, function, parameters=parameters)
+    else:
+        lookup = Frame(module, function, line or 0)
+    for mapping, outline in zip(mappers.mappings, trace.outlines, strict=True):
+        remap = mapping.remap_frame(lookup, trace.exception, trace.rewrite, outline)
+        if remap.outline:
+            return []
+        if remap.cleared:
+            trace.rewrite = False
+            return []
+        if remap.frames:
+            return _remapped_frames(frame, remap)
+        method = mapping.remap_method(module, function)
+        if method is not None:
+            return [{**frame, "module": method[0], "function": method[1]}]
+        remapped_class = mapping.remap_class(module)
+        if remapped_class is not None:
+            return [{**frame, "module": remapped_class}]
     return None
 
 
 def _map_frame(
-    raw: dict[str, Any], mappers: _Mappers, release_package: str | None, callee_first: bool
+    raw: dict[str, Any], mappers: _Mappers, release_package: str | None, trace: _Trace
 ) -> list[dict[str, Any]]:
     frame = parse_jvm_frame(raw)
     types = None
     if "signature" in frame:
         types = deobfuscate_signature(frame["signature"], mappers.remap_class)
     parameters = ",".join(types.parameters) if types is not None else None
-    expansion = _expand_frame(frame, mappers, parameters)
+    expansion = _expand_frame(frame, mappers, parameters, trace)
+    if expansion is not None and not expansion:
+        return []
+    trace.rewrite = False
+    if expansion is not None and "lineno" in frame:
+        expansion = [mapped for mapped in expansion if not mapped.get("method_synthesized")]
+        if not expansion:
+            return []
     if expansion is None:
         expansion = [dict(frame)]
     elif release_package:
@@ -185,20 +169,26 @@ def _map_frame(
     if "signature" in frame:
         for mapped in expansion:
             mapped["signature"] = format_signature(types)
-    if callee_first:
-        expansion.reverse()
     return expansion
 
 
-def _map_exception(raw: Any, mappers: _Mappers) -> dict[str, Any]:
+def _parse_exception(raw: Any) -> dict[str, str]:
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or not isinstance(raw.get("module"), str):
         raise InvalidJvmRequest("a JVM exception needs string `type` and `module`")
-    exception = {"type": raw["type"], "module": raw["module"]}
-    remapped = mappers.remap_class(f"{exception['module']}.{exception['type']}")
-    if remapped and "." in remapped:
-        module, _, name = remapped.rpartition(".")
-        return {"type": name, "module": module}
-    return exception
+    return {"type": raw["type"], "module": raw["module"]}
+
+
+def _full_class_name(exception: dict[str, str]) -> str:
+    # R8 may move a class into the root package: its module is empty and the type is the whole name.
+    return f"{exception['module']}.{exception['type']}" if exception["module"] else exception["type"]
+
+
+def _map_exception(exception: dict[str, str], mappers: _Mappers) -> dict[str, str]:
+    remapped = mappers.remap_class(_full_class_name(exception))
+    if remapped is None:
+        return exception
+    module, _, name = remapped.rpartition(".")
+    return {"type": name, "module": module}
 
 
 def _list_field(request: dict[str, Any], key: str) -> list[Any]:
@@ -218,7 +208,7 @@ def symbolicate_jvm(
     if not isinstance(request, dict):
         raise InvalidJvmRequest("the request body must be an object")
     cache = cache if cache is not None else mapping_cache()
-    usable: list[LoadedMapping] = []
+    usable: list[ProguardMapping] = []
     errors: list[dict[str, str]] = []
     for module in _list_field(request, "modules"):
         if not isinstance(module, dict) or module.get("type") not in ("proguard", "source"):
@@ -227,10 +217,10 @@ def symbolicate_jvm(
         if module["type"] != "proguard":
             continue
         loaded = load_mapping(store_uri, module_uuid.hex, cache)
-        if loaded.mapper is None:
+        if loaded.mapping is None:
             errors.append({"uuid": str(module_uuid), "type": loaded.error or "missing"})
         else:
-            usable.append(loaded)
+            usable.append(loaded.mapping)
     mappers = _Mappers(usable)
     release_package = request.get("release_package")
     if release_package is not None and not isinstance(release_package, str):
@@ -242,13 +232,21 @@ def symbolicate_jvm(
     for stacktrace in _list_field(request, "stacktraces"):
         if not isinstance(stacktrace, dict):
             raise InvalidJvmRequest("a JVM stacktrace must be an object")
-        frames = [
-            mapped
-            for raw in _list_field(stacktrace, "frames")
-            for mapped in _map_frame(raw, mappers, release_package, callee_first)
-        ]
-        stacktraces.append({"frames": frames})
-    exceptions = [_map_exception(raw, mappers) for raw in _list_field(request, "exceptions")]
+        exception = None
+        if stacktrace.get("exception") is not None:
+            exception = _map_exception(_parse_exception(stacktrace["exception"]), mappers)
+        trace = _Trace(
+            [[None] for _ in usable],
+            class_descriptor(_full_class_name(exception)) if exception else None,
+            exception is not None,
+        )
+        raw_frames = _list_field(stacktrace, "frames")
+        # Remapped callee first (outlines and rewrite rules read the stack from the innermost frame).
+        ordered = raw_frames if callee_first else raw_frames[::-1]
+        expansions = [_map_frame(raw, mappers, release_package, trace) for raw in ordered]
+        frames = [mapped for expansion in expansions for mapped in expansion]
+        stacktraces.append({"exception": exception, "frames": frames if callee_first else frames[::-1]})
+    exceptions = [_map_exception(_parse_exception(raw), mappers) for raw in _list_field(request, "exceptions")]
     classes = {}
     for name in _list_field(request, "classes"):
         remapped = mappers.remap_class(name) if isinstance(name, str) else None
