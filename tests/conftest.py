@@ -52,3 +52,17 @@ def explore_warehouse(spark, tmp_path_factory):
     from explore_warehouse import build_warehouse
 
     return build_warehouse(spark, tmp_path_factory.mktemp("explore"))
+
+
+@pytest.fixture(scope="session")
+def speedscope_schema() -> dict:
+    from explore_tools import speedscope_schema
+
+    return speedscope_schema()
+
+
+@pytest.fixture(scope="session")
+def pprof_tool() -> Path:
+    from explore_tools import pprof_binary
+
+    return pprof_binary()
