@@ -44,3 +44,25 @@ def spark() -> Iterator[object]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def explore_warehouse(spark, tmp_path_factory):
+    """Two processed days of every profile format, shared by the exploration tests (made once)."""
+    from explore_warehouse import build_warehouse
+
+    return build_warehouse(spark, tmp_path_factory.mktemp("explore"))
+
+
+@pytest.fixture(scope="session")
+def speedscope_schema() -> dict:
+    from explore_tools import speedscope_schema
+
+    return speedscope_schema()
+
+
+@pytest.fixture(scope="session")
+def pprof_tool() -> Path:
+    from explore_tools import pprof_binary
+
+    return pprof_binary()

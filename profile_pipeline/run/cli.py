@@ -12,10 +12,11 @@ import argparse
 import os
 import sys
 from datetime import date
-from typing import Any, NoReturn
+from typing import Any
 
 from profile_pipeline.adapters import storage
 from profile_pipeline.adapters.reference import load_reference
+from profile_pipeline.commands import EXIT_OK, EXIT_USAGE, OneLineParser, iso_day
 from profile_pipeline.config import ConfigError, JobConfig, load_config
 from profile_pipeline.run.day_lock import check_supported
 from profile_pipeline.run.runner import (
@@ -30,23 +31,12 @@ from profile_pipeline.run.runner import (
 )
 from profile_pipeline.run.summary import format_day
 
-EXIT_OK, EXIT_DAY_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+EXIT_DAY_FAILED, EXIT_REFUSED = 1, 3
+__all__ = ["EXIT_DAY_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="process_profiles.py",
         description="Process one day (or a range of days) of raw profiling ingest messages into Delta tables.",
     )
@@ -57,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--profiles-bucket", help="where the vroom stage stores compressed profile blobs")
     where.add_argument("--reference", help="JSON file of per-organization/project reference data")
     when = parser.add_argument_group("days (one of --date, or --start with --end)")
-    when.add_argument("--date", type=_day, help="process this day")
-    when.add_argument("--start", type=_day, help="first day of a range (inclusive)")
-    when.add_argument("--end", type=_day, help="last day of a range (inclusive)")
+    when.add_argument("--date", type=iso_day, help="process this day")
+    when.add_argument("--start", type=iso_day, help="first day of a range (inclusive)")
+    when.add_argument("--end", type=iso_day, help="last day of a range (inclusive)")
     run = parser.add_argument_group("run")
     run.add_argument("--config", help="TOML configuration file (flags override it)")
     run.add_argument("--run-id", help="identifier recorded with every row (default: time and random suffix)")
