@@ -102,6 +102,8 @@ def _start_jvm_quietly(conf: SparkConf) -> None:
         gateway = launch_gateway(conf, popen_kwargs={"stderr": write_end})
     finally:
         os.close(write_end)
+    # pyspark's own way to take a gateway started elsewhere (what `SparkContext(gateway=...)` does); the
+    # builder's `getOrCreate` then finds this JVM instead of launching one with stderr inherited.
     SparkContext._ensure_initialized(gateway=gateway, conf=conf)
 
 
