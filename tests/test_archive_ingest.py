@@ -29,6 +29,7 @@ from profile_pipeline.run import archive_cli, cli
 from profile_pipeline.run.runner import run_days
 from profile_pipeline.spark.archive_settings import ArchiveSettings
 from profile_pipeline.spark.archive_stream import run_archiver
+from profile_pipeline.spark.day_completion import is_complete, partition_times
 from synthetic.messages import ingest_message, pack
 from synthetic.profiles import ProfileSpec, generate
 
@@ -130,6 +131,16 @@ def test_the_sampled_header_is_spliced_into_the_map_and_nothing_else_changes():
     assert archived_value(pack(own), True).data == pack(own)
     for value in (*UNREADABLE, pack(small) + pack(small)):
         assert not archived_value(value, True).is_map
+
+
+def test_a_day_is_complete_only_when_every_partition_is_past_its_end_plus_the_lateness():
+    day_end = _ms(PAST_DAY + timedelta(days=1), time(0))
+    caught_up = partition_times({0: 5, 1: 3}, {0: 5, 1: 3}, {}, now_ms=day_end + 10_000)
+    assert caught_up == {0: day_end + 10_000, 1: day_end + 10_000}  # quiet partitions move with the clock
+    assert is_complete(PAST_DAY, caught_up, lateness_seconds=10) and not is_complete(PAST_DAY, caught_up, 11)
+    behind = partition_times({0: 5, 1: 2}, {0: 5, 1: 3}, {1: day_end - 1}, now_ms=day_end + 10_000)
+    assert behind[1] == day_end - 1 and not is_complete(PAST_DAY, behind, lateness_seconds=0)
+    assert partition_times({0: 1}, {0: 2}, {}, now_ms=day_end)[0] is None  # behind, and nothing archived yet
 
 
 def test_an_archived_day_processed_equals_the_same_messages_written_as_files(spark, kafka_broker, tmp_path):

@@ -25,7 +25,10 @@ from profile_pipeline.spark.day_completion import declare_complete_days
 from profile_pipeline.spark.kafka_positions import record_archived_times
 
 # Rows per Arrow batch handed to a Python worker: at Relay's ~100 KB per profile, some 25 MB.
-_ARROW_ROWS = 256
+_ARROW_ROWS_KEY, _ARROW_ROWS = "spark.sql.execution.arrow.maxRecordsPerBatch", 256
+# Fetches of up to the topic's largest message (50 MB): with Kafka's default of 1 MB a partition, every
+# tenth profile would cost a round trip to the broker. The configuration's consumer settings override it.
+_FETCH = {"max.partition.fetch.bytes": str(50 * 2**20), "fetch.max.bytes": str(50 * 2**20)}
 
 
 @dataclass
@@ -55,11 +58,19 @@ def batch_rows(batch: DataFrame) -> DataFrame:
 
 def run_archiver(spark: SparkSession, settings: ArchiveSettings, report: Report) -> ArchiveTotals:
     """Archive the topic: until caught up (`available_now`), or until stopped; returns what it did."""
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(_ARROW_ROWS))
+    rows_per_batch = spark.conf.get(_ARROW_ROWS_KEY)
+    spark.conf.set(_ARROW_ROWS_KEY, str(_ARROW_ROWS))
+    try:
+        return _run(spark, settings, report)
+    finally:
+        spark.conf.set(_ARROW_ROWS_KEY, rows_per_batch)
+
+
+def _run(spark: SparkSession, settings: ArchiveSettings, report: Report) -> ArchiveTotals:
     totals = ArchiveTotals()
     reader = (
         spark.readStream.format("kafka")
-        .options(**{f"kafka.{key}": value for key, value in settings.consumer.items()})
+        .options(**{f"kafka.{key}": value for key, value in {**_FETCH, **settings.consumer}.items()})
         .option("subscribe", settings.topic)
         .option("includeHeaders", "true")
         .options(**settings.starting)

@@ -47,8 +47,8 @@ def partition_times(
 
 def is_complete(day: date, times: dict[int, int | None], lateness_seconds: float) -> bool:
     day_end = datetime.combine(day + timedelta(days=1), time(), UTC)
-    deadline_ms = (day_end.timestamp() + lateness_seconds) * 1000
-    return bool(times) and all(moment is not None and moment >= deadline_ms for moment in times.values())
+    passed_at_ms = (day_end.timestamp() + lateness_seconds) * 1000
+    return bool(times) and all(moment is not None and moment >= passed_at_ms for moment in times.values())
 
 
 def day_last_offsets(archive: str, day: date, topic: str, positions: dict[int, int]) -> dict[int, int | None]:

@@ -126,8 +126,10 @@ def _properties(root: Path, port: int, controller_port: int) -> str:
             "share.coordinator.state.topic.replication.factor=1",
             "group.initial.rebalance.delay.ms=0",
             f"message.max.bytes={MAX_MESSAGE_BYTES}",
-            # Tests produce days ahead of the clock (a partition that has passed a day that is not over yet).
+            # Tests produce days ahead of the clock (a partition that has passed a day that is not over yet),
+            # and days long past, which time-based retention would delete.
             "log.message.timestamp.after.max.ms=604800000",
+            "log.retention.ms=-1",
             "",
         ]
     )

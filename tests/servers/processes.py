@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
-STOP_DEADLINE_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 30.0
 
 
 def free_port() -> int:
@@ -21,14 +21,14 @@ def free_port() -> int:
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    """End the daemon's process group (children included): TERM, then KILL past the deadline."""
+    """End the daemon's process group (children included): TERM, then KILL after STOP_TIMEOUT_SECONDS."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             return
         try:
-            process.wait(timeout=STOP_DEADLINE_SECONDS)
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
             return
         except subprocess.TimeoutExpired:
             continue
@@ -54,11 +54,11 @@ class ReadyLineWatch:
                 self._settled.set()
         self._settled.set()  # the daemon ended
 
-    def wait(self, log_path: Path, deadline_seconds: float) -> None:
-        if not self._settled.wait(deadline_seconds):
-            raise TimeoutError(f"{self._what} was not ready within {deadline_seconds:.0f}s; see {log_path}")
+    def wait(self, log_path: Path, timeout_seconds: float) -> None:
+        if not self._settled.wait(timeout_seconds):
+            raise TimeoutError(f"{self._what} was not ready within {timeout_seconds:.0f}s; see {log_path}")
         if not self.ready:
             raise RuntimeError(f"{self._what} ended before it was ready: {log_path.read_text()[-2000:]}")
 
     def join(self) -> None:
-        self._thread.join(STOP_DEADLINE_SECONDS)
+        self._thread.join(STOP_TIMEOUT_SECONDS)
