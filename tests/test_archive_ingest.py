@@ -22,8 +22,9 @@ from servers.kafka import KafkaBroker, Message, kafka_broker_fixture  # noqa: F4
 from profile_pipeline.adapters.archive_layout import parse_object_name, read_marker
 from profile_pipeline.adapters.ingest import read_object
 from profile_pipeline.adapters.kafka_message import archived_value
+from profile_pipeline.adapters.kafka_settings import consumer_settings
 from profile_pipeline.adapters.reference import load_reference
-from profile_pipeline.config import JobConfig, Limits, SentryOptions, SymbolicationConfig, VroomConfig
+from profile_pipeline.config import JobConfig, KafkaConfig, Limits, SentryOptions, SymbolicationConfig, VroomConfig
 from profile_pipeline.crash_points import ENVIRONMENT
 from profile_pipeline.run import archive_cli, cli
 from profile_pipeline.run.runner import run_days
@@ -131,6 +132,18 @@ def test_the_sampled_header_is_spliced_into_the_map_and_nothing_else_changes():
     assert archived_value(pack(own), True).data == pack(own)
     for value in (*UNREADABLE, pack(small) + pack(small)):
         assert not archived_value(value, True).is_map
+
+
+def test_sasl_credentials_come_from_the_environment_into_the_consumers_jaas_configuration():
+    kafka = KafkaConfig(
+        bootstrap_servers="b:9093", security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512", sasl_username="u",
+        sasl_password_env="ARCHIVER_PASSWORD", consumer={"ssl.truststore.location": "/ca.pem"},
+    )  # fmt: skip
+    settings = consumer_settings(kafka, {"ARCHIVER_PASSWORD": 'p"w'})
+    assert settings["sasl.jaas.config"] == (
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p\\"w";'
+    )
+    assert settings["security.protocol"] == "SASL_SSL" and settings["ssl.truststore.location"] == "/ca.pem"
 
 
 def test_a_day_is_complete_only_when_every_partition_is_past_its_end_plus_the_lateness():
