@@ -11,9 +11,12 @@ late message reopens the day, which the processing job then processes again.
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic, sleep
 
 import pytest
 from job_cli import PROJECT_ROOT, job_environment, run_from_project_root
@@ -257,6 +260,38 @@ def test_a_day_is_complete_when_every_partition_passed_it_and_a_late_message_reo
     runs = spark.read.format("delta").load(str(warehouse / "job_runs")).orderBy("finished_at").collect()
     assert [(run["run_id"], run["messages_in"]) for run in runs] == [("first", 4), ("again", 5)]
     assert [run["archive_offsets"] for run in runs] == [marker.offsets_json(), reopened.offsets_json()]
+
+
+def _wait_for(condition, what: str, timeout_seconds: float = 240.0) -> None:
+    """Wait until `condition()` holds, looking twice a second, failing past the timeout."""
+    ends = monotonic() + timeout_seconds
+    while not condition():
+        assert monotonic() < ends, f"no {what} within {timeout_seconds:.0f}s"
+        sleep(0.5)
+
+
+def test_the_continuous_archiver_archives_as_messages_come_and_stops_cleanly_on_sigterm(kafka_broker, tmp_path):
+    kafka_broker.create_topic("continuous")
+    produced = relay_messages(PAST_DAY, 3)
+    kafka_broker.produce("continuous", [message for message, _ in produced[:2]])
+    command = [
+        sys.executable, str(ARCHIVER), "--bootstrap-servers", kafka_broker.bootstrap_servers, "--topic", "continuous",
+        "--archive", str(tmp_path / "archive"), "--trigger-seconds", "1",
+    ]  # fmt: skip
+    archiver = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=job_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for(lambda: read_marker(str(tmp_path / "archive"), PAST_DAY) is not None, "marker")
+        kafka_broker.produce("continuous", [produced[2][0]])
+        _wait_for(lambda: sum(map(len, archived(tmp_path / "archive", PAST_DAY).values())) == 3, "third message")
+        archiver.send_signal(signal.SIGTERM)
+        out, err = archiver.communicate(timeout=240)
+    finally:
+        archiver.kill()
+    assert archiver.returncode == 0 and "Traceback" not in err, err[-3000:]
+    assert "stopped by a signal; the next start resumes from the checkpoint" in out
+    assert read_marker(str(tmp_path / "archive"), PAST_DAY).last_offsets == {0: 0, 1: 0, 2: 0}
 
 
 SASL = '[archive.kafka]\nsecurity_protocol = "SASL_SSL"\nsasl_mechanism = "PLAIN"\nsasl_username = "u"\n'

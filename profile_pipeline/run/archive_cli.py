@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from types import FrameType
+import threading
 
 from profile_pipeline.adapters import storage
 from profile_pipeline.adapters.kafka_settings import consumer_settings
@@ -85,14 +85,6 @@ def settings_from_args(args: argparse.Namespace) -> ArchiveSettings:
     )
 
 
-class _Stopped(Exception):
-    """SIGTERM: stop between batches; the next start resumes from the checkpoint."""
-
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stopped
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -103,21 +95,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return _run(settings)
-    except (_Stopped, KeyboardInterrupt):
-        print("stopped; the next start resumes from the checkpoint", flush=True)
-        return EXIT_OK
     except Exception as error:  # anything left: one line, never a traceback
         print(f"{PROG}: error: {with_advice(describe_failure(error))}", file=sys.stderr)
         return EXIT_FAILED
 
 
 def _run(settings: ArchiveSettings) -> int:
-    signal.signal(signal.SIGTERM, _stop)
+    # SIGTERM or SIGINT: stop after the running wait (at most a trigger interval); the next start resumes.
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     uris = (settings.archive, settings.checkpoint)
     spark = build_session("profile-pipeline-archiver", uris, storage=settings.storage, packages=[KAFKA_SOURCE_PACKAGE])
     mode = "catching up" if settings.available_now else f"every {settings.trigger_seconds:g}s"
     print(f"archiving topic {settings.topic} into {settings.archive} ({mode})", flush=True)
-    totals = run_archiver(spark, settings, lambda line: print(line, flush=True))
+    totals = run_archiver(spark, settings, lambda line: print(line, flush=True), stop)
+    if stop.is_set():
+        print("stopped by a signal; the next start resumes from the checkpoint", flush=True)
     print(
         f"archived {totals.messages} messages ({totals.raw_bytes / 1e6:.1f} MB) in {totals.batches} batches, "
         f"{totals.objects} objects ({totals.unreadable} unreadable messages alone); "

@@ -9,6 +9,7 @@ were (`archive_batch.py`). Between batches the driver declares the days that hav
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -56,17 +57,19 @@ def batch_rows(batch: DataFrame) -> DataFrame:
     ).select(*INPUT_COLUMNS)
 
 
-def run_archiver(spark: SparkSession, settings: ArchiveSettings, report: Report) -> ArchiveTotals:
-    """Archive the topic: until caught up (`available_now`), or until stopped; returns what it did."""
+def run_archiver(
+    spark: SparkSession, settings: ArchiveSettings, report: Report, stop: threading.Event | None = None
+) -> ArchiveTotals:
+    """Archive the topic: until caught up (`available_now`), or until `stop` is set; returns what it did."""
     rows_per_batch = spark.conf.get(_ARROW_ROWS_KEY)
     spark.conf.set(_ARROW_ROWS_KEY, str(_ARROW_ROWS))
     try:
-        return _run(spark, settings, report)
+        return _run(spark, settings, report, stop or threading.Event())
     finally:
         spark.conf.set(_ARROW_ROWS_KEY, rows_per_batch)
 
 
-def _run(spark: SparkSession, settings: ArchiveSettings, report: Report) -> ArchiveTotals:
+def _run(spark: SparkSession, settings: ArchiveSettings, report: Report, stop: threading.Event) -> ArchiveTotals:
     totals = ArchiveTotals()
     reader = (
         spark.readStream.format("kafka")
@@ -89,7 +92,8 @@ def _run(spark: SparkSession, settings: ArchiveSettings, report: Report) -> Arch
     else:
         query = writer.trigger(processingTime=f"{settings.trigger_seconds} seconds").start()
         try:
-            while not query.awaitTermination(settings.trigger_seconds):
+            # A stop request is seen between two waits, never inside a call into the JVM.
+            while not stop.is_set() and not query.awaitTermination(settings.trigger_seconds):
                 _declare(spark, settings, totals, report)
         finally:
             query.stop()
