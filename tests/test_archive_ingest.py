@@ -193,22 +193,43 @@ def test_an_archived_day_processed_equals_the_same_messages_written_as_files(spa
     assert sorted(row["raw"] for row in quarantined) == sorted(value or b"" for value in UNREADABLE)
 
 
-def test_an_archiver_killed_mid_batch_and_restarted_archives_every_message_once(kafka_broker, tmp_path):
+def _wait_for(condition, what: str, timeout_seconds: float = 240.0) -> None:
+    """Wait until `condition()` holds, looking twice a second, failing past the timeout."""
+    ends = monotonic() + timeout_seconds
+    while not condition():
+        assert monotonic() < ends, f"no {what} within {timeout_seconds:.0f}s"
+        sleep(0.5)
+
+
+def test_an_archiver_killed_mid_batch_and_restarted_continuous_archives_every_message_once(kafka_broker, tmp_path):
     kafka_broker.create_topic("killed")
-    produced = relay_messages(PAST_DAY, 24)
-    kafka_broker.produce("killed", [message for message, _ in produced])
+    produced = relay_messages(PAST_DAY, 25)
+    kafka_broker.produce("killed", [message for message, _ in produced[:24]])
     command = [
         sys.executable, str(ARCHIVER), "--bootstrap-servers", kafka_broker.bootstrap_servers, "--topic", "killed",
-        "--archive", str(tmp_path / "archive"), "--available-now", "--max-offsets-per-trigger", "9",
+        "--archive", str(tmp_path / "archive"), "--max-offsets-per-trigger", "9",
     ]  # fmt: skip
 
-    killed = run_from_project_root(command, job_environment({ENVIRONMENT: "archived"}))
+    killed = run_from_project_root([*command, "--available-now"], job_environment({ENVIRONMENT: "archived"}))
     assert killed.returncode == -9, killed.stderr[-3000:]
     before_restart = archived(tmp_path / "archive", PAST_DAY)
     assert before_restart and not (tmp_path / "archive" / "_checkpoint" / "commits" / "0").exists()
-    restarted = run_from_project_root(command, job_environment())
+    # Restarted in continuous mode: it resumes from the checkpoint, then archives a message as it comes.
+    restarted = subprocess.Popen(
+        [*command, "--trigger-seconds", "1"], cwd=PROJECT_ROOT, env=job_environment(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(lambda: read_marker(str(tmp_path / "archive"), PAST_DAY) is not None, "marker")
+        kafka_broker.produce("killed", [produced[24][0]])
+        _wait_for(lambda: sum(map(len, archived(tmp_path / "archive", PAST_DAY).values())) == 25, "last message")
+        restarted.send_signal(signal.SIGTERM)
+        out, err = restarted.communicate(timeout=240)
+    finally:
+        restarted.kill()
 
-    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert restarted.returncode == 0 and "Traceback" not in err, err[-3000:]
+    assert "stopped by a signal; the next start resumes from the checkpoint" in out
     objects = archived(tmp_path / "archive", PAST_DAY)
     assert before_restart.items() <= objects.items()  # the replayed batch rewrote the same objects
     offsets = []
@@ -217,7 +238,7 @@ def test_an_archiver_killed_mid_batch_and_restarted_archives_every_message_once(
         assert named is not None
         offsets.append((named.partition, named.first_offset, named.last_offset))
     covered = [(partition, offset) for partition, first, last in offsets for offset in range(first, last + 1)]
-    assert sorted(covered) == [(partition, offset) for partition in range(3) for offset in range(8)]
+    assert sorted(covered) == sorted([(partition, offset) for partition in range(3) for offset in range(8)] + [(0, 8)])
     assert sorted(raw for raws in objects.values() for raw in raws) == sorted(
         pack(expected) for _, expected in produced
     )
@@ -260,38 +281,6 @@ def test_a_day_is_complete_when_every_partition_passed_it_and_a_late_message_reo
     runs = spark.read.format("delta").load(str(warehouse / "job_runs")).orderBy("finished_at").collect()
     assert [(run["run_id"], run["messages_in"]) for run in runs] == [("first", 4), ("again", 5)]
     assert [run["archive_offsets"] for run in runs] == [marker.offsets_json(), reopened.offsets_json()]
-
-
-def _wait_for(condition, what: str, timeout_seconds: float = 240.0) -> None:
-    """Wait until `condition()` holds, looking twice a second, failing past the timeout."""
-    ends = monotonic() + timeout_seconds
-    while not condition():
-        assert monotonic() < ends, f"no {what} within {timeout_seconds:.0f}s"
-        sleep(0.5)
-
-
-def test_the_continuous_archiver_archives_as_messages_come_and_stops_cleanly_on_sigterm(kafka_broker, tmp_path):
-    kafka_broker.create_topic("continuous")
-    produced = relay_messages(PAST_DAY, 3)
-    kafka_broker.produce("continuous", [message for message, _ in produced[:2]])
-    command = [
-        sys.executable, str(ARCHIVER), "--bootstrap-servers", kafka_broker.bootstrap_servers, "--topic", "continuous",
-        "--archive", str(tmp_path / "archive"), "--trigger-seconds", "1",
-    ]  # fmt: skip
-    archiver = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=job_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        _wait_for(lambda: read_marker(str(tmp_path / "archive"), PAST_DAY) is not None, "marker")
-        kafka_broker.produce("continuous", [produced[2][0]])
-        _wait_for(lambda: sum(map(len, archived(tmp_path / "archive", PAST_DAY).values())) == 3, "third message")
-        archiver.send_signal(signal.SIGTERM)
-        out, err = archiver.communicate(timeout=240)
-    finally:
-        archiver.kill()
-    assert archiver.returncode == 0 and "Traceback" not in err, err[-3000:]
-    assert "stopped by a signal; the next start resumes from the checkpoint" in out
-    assert read_marker(str(tmp_path / "archive"), PAST_DAY).last_offsets == {0: 0, 1: 0, 2: 0}
 
 
 SASL = '[archive.kafka]\nsecurity_protocol = "SASL_SSL"\nsasl_mechanism = "PLAIN"\nsasl_username = "u"\n'
