@@ -6,7 +6,12 @@ fires after midnight UTC). The job's exit status tells the task what happened:
 * 0: the day finished (or had finished before): success;
 * 1: the day failed: Airflow retries it later (finished days are never redone without --force);
 * 2: wrong arguments or configuration: retried too, but only a fix helps;
-* 3: another run holds the day and is working on it: the task is skipped, not failed.
+* 3: another run holds the day and is working on it: the task is skipped, not failed;
+* 4: the day is not known to be complete yet (`require_complete` in the production configuration): the
+  archiver has not seen every partition pass it; Airflow retries later.
+
+Before it, the archiver catches up with the topic (`--available-now`) and declares the days that are
+complete; if it runs continuously elsewhere, drop that task.
 
 Set the Airflow variable `profile_pipeline_home` to where the project is deployed on the workers.
 """
@@ -19,6 +24,12 @@ from airflow import DAG
 from airflow.operators.bash import BashOperator
 
 PROJECT = "{{ var.value.get('profile_pipeline_home', '/opt/profile-pipeline') }}"
+
+ARCHIVE = (
+    f"cd {PROJECT} && spark-submit --master yarn --deploy-mode client "
+    "--properties-file conf/spark-defaults.production.conf "
+    "jobs/archive_ingest.py --config conf/production.toml --available-now"
+)
 
 SPARK_SUBMIT = (
     f"cd {PROJECT} && spark-submit --master yarn --deploy-mode client "
@@ -42,4 +53,6 @@ with DAG(
     },
     tags=["profiling"],
 ) as dag:
-    BashOperator(task_id="process_profiles", bash_command=SPARK_SUBMIT, skip_on_exit_code=3)
+    archive = BashOperator(task_id="archive_ingest", bash_command=ARCHIVE)
+    process = BashOperator(task_id="process_profiles", bash_command=SPARK_SUBMIT, skip_on_exit_code=3)
+    archive >> process

@@ -114,6 +114,38 @@ class LockConfig:
 
 
 @dataclass(frozen=True)
+class KafkaConfig:
+    """How the archiver reaches the topic. Secrets never go here: the SASL password is read from the
+    environment variable named by `sasl_password_env` (docs/operations.md, the archiver)."""
+
+    bootstrap_servers: str = ""
+    topic: str = "profiles"
+    security_protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    sasl_mechanism: str = ""  # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+    sasl_username: str = ""
+    sasl_password_env: str = "PROFILE_PIPELINE_KAFKA_PASSWORD"
+    # Further consumer settings (`ssl.truststore.location`, `client.id`, ...), passed as `kafka.<key>`.
+    consumer: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """The archiver (`jobs/archive_ingest.py`): from the Kafka topic into `<archive>/dt=D/` objects."""
+
+    archive: str = ""  # default: the job's `input`, so that the processing job reads what is archived
+    checkpoint: str = ""  # default: <archive>/_checkpoint
+    starting_offsets: str = "earliest"  # earliest | latest | an ISO-8601 time (the first start only)
+    trigger_seconds: float = 60.0  # continuous mode: a micro-batch every this many seconds
+    max_offsets_per_trigger: int = 0  # 0: no bound
+    object_bytes: int = 64 * MiB  # an archive object is cut once it holds this many uncompressed bytes
+    # A day is complete once every partition is this far past its end (docs/operations.md, the archiver).
+    lateness_seconds: float = 3600.0
+    # Days up to this far back are looked at again for late messages (and their markers rewritten).
+    late_horizon_days: int = 7
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+
+
+@dataclass(frozen=True)
 class JobConfig:
     input: str = ""
     warehouse: str = "warehouse"
@@ -130,6 +162,9 @@ class JobConfig:
     options: SentryOptions = field(default_factory=SentryOptions)
     storage: StorageConfig = field(default_factory=StorageConfig)
     locks: LockConfig = field(default_factory=LockConfig)
+    # Process a day only once the archiver has declared it complete (`--require-complete`).
+    require_complete: bool = False
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> JobConfig:
@@ -218,3 +253,24 @@ def _check(config: JobConfig) -> None:
         raise ConfigError("config key max_unexpected_failure_share must be between 0 and 1")
     if not 0.0 <= config.options.metrics_dsn.rollout_rate <= 1.0:
         raise ConfigError("config key options.metrics_dsn.rollout_rate must be between 0 and 1")
+    _check_archive(config.archive)
+
+
+_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+_SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def _check_archive(archive: ArchiveConfig) -> None:
+    kafka = archive.kafka
+    if kafka.security_protocol not in _SECURITY_PROTOCOLS:
+        raise ConfigError(f"config key archive.kafka.security_protocol must be one of {', '.join(_SECURITY_PROTOCOLS)}")
+    if kafka.sasl_mechanism not in _SASL_MECHANISMS:
+        raise ConfigError(f"config key archive.kafka.sasl_mechanism must be one of {', '.join(_SASL_MECHANISMS[1:])}")
+    for key in kafka.consumer:
+        # A password in a file ends up in backups and job_runs: secrets come from the environment only.
+        if any(word in key.lower() for word in ("password", "jaas", "secret")):
+            raise ConfigError(f"config key archive.kafka.consumer.{key} holds a secret: give it in the environment")
+    if archive.trigger_seconds <= 0 or archive.object_bytes < 1 or archive.max_offsets_per_trigger < 0:
+        raise ConfigError("config keys archive.trigger_seconds, object_bytes > 0, max_offsets_per_trigger >= 0")
+    if archive.lateness_seconds < 0 or archive.late_horizon_days < 1:
+        raise ConfigError("config key archive.lateness_seconds must be >= 0 and archive.late_horizon_days >= 1")

@@ -92,8 +92,10 @@ def write_bytes(uri: str, data: bytes) -> None:
     filesystem, path = resolve(uri)
     if isinstance(filesystem, pafs.LocalFileSystem):
         # Only a disk needs the directories; on S3 they would be empty marker objects.
-        filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
-        temporary = f"{path}.tmp-{os.getpid()}"
+        directory, name = path.rsplit("/", 1)
+        filesystem.create_dir(directory, recursive=True)
+        # A hidden name: Spark's listings skip it, so a reader of the directory never sees a partial object.
+        temporary = f"{directory}/.{name}.tmp-{os.getpid()}"
         with filesystem.open_output_stream(temporary) as stream:
             stream.write(data)
         filesystem.move(temporary, path)

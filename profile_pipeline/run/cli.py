@@ -2,8 +2,9 @@
 
 Exit status, for a scheduler to act on: 0 every requested day finished (or was already finished); 1 a day
 failed (retry later; finished days are skipped on the re-run); 2 wrong arguments or configuration (fix
-before retrying); 3 refused because another run holds a day (that run is working on it). Errors are one
-line on stderr, never a Java stack trace.
+before retrying); 3 refused because another run holds a day (that run is working on it); 4 with
+`--require-complete`, a day is not known to be complete yet (retry later). Errors are one line on stderr,
+never a Java stack trace.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from profile_pipeline.adapters import storage
+from profile_pipeline.adapters.archive_layout import marker_uri, read_marker
 from profile_pipeline.adapters.reference import load_reference
 from profile_pipeline.commands import EXIT_OK, EXIT_USAGE, OneLineParser, iso_day
 from profile_pipeline.config import ConfigError, JobConfig, load_config
@@ -31,8 +33,8 @@ from profile_pipeline.run.runner import (
 )
 from profile_pipeline.run.summary import format_day
 
-EXIT_DAY_FAILED, EXIT_REFUSED = 1, 3
-__all__ = ["EXIT_DAY_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "build_parser", "main"]
+EXIT_DAY_FAILED, EXIT_REFUSED, EXIT_INCOMPLETE = 1, 3, 4
+__all__ = ["EXIT_DAY_FAILED", "EXIT_INCOMPLETE", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="identifier recorded with every row (default: time and random suffix)")
     run.add_argument("--force", action="store_true", help="reprocess days that job_runs records as finished")
     run.add_argument("--batch-profiles", type=int, help="profiles processed together inside a partition")
+    run.add_argument(
+        "--require-complete",
+        action="store_true",
+        help="process a day only once the archiver declared it complete (its marker under <input>/_complete/)",
+    )
     stages = parser.add_argument_group("stages")
     stages.add_argument(
         "--symbolication",
@@ -93,6 +100,7 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
         "vroom.mode": args.vroom,
         "vroom.url": args.vroom_url,
         "vroom.profiles_bucket": args.profiles_bucket,
+        "require_complete": args.require_complete or None,
     }
     config = load_config(args.config, overrides)
     if not config.input:
@@ -155,10 +163,33 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     try:
-        return _run(parser, args, days, config, reference, argv)
+        archive_offsets, incomplete = _complete_days(config, days) if config.require_complete else (None, None)
+        if incomplete is not None:
+            days = days[: days.index(incomplete)]
+        status = _run(parser, args, days, config, reference, argv, archive_offsets) if days else EXIT_OK
+        if incomplete is not None and status == EXIT_OK:
+            print(
+                f"{parser.prog}: error: {incomplete}: not known to be complete: no marker "
+                f"{marker_uri(config.input, incomplete)} yet (the archiver writes it once every partition has "
+                "passed the day); retry later",
+                file=sys.stderr,
+            )
+            return EXIT_INCOMPLETE
+        return status
     except Exception as error:  # anything left: one line, never a traceback
         print(f"{parser.prog}: error: {with_advice(describe_failure(error))}", file=sys.stderr)
         return EXIT_DAY_FAILED
+
+
+def _complete_days(config: JobConfig, days: list[date]) -> tuple[dict[date, str], date | None]:
+    """The offsets of each day's completion marker, up to the first day without one (returned too, or None)."""
+    offsets: dict[date, str] = {}
+    for day in days:
+        marker = read_marker(config.input, day)
+        if marker is None:
+            return offsets, day
+        offsets[day] = marker.offsets_json()
+    return offsets, None
 
 
 def _run(
@@ -168,6 +199,7 @@ def _run(
     config: JobConfig,
     reference: Any,
     argv: list[str] | None,
+    archive_offsets: dict[date, str] | None,
 ) -> int:
     # Spark is imported late so that argument and configuration errors answer instantly.
     from profile_pipeline.spark.session import build_session
@@ -194,6 +226,7 @@ def _run(
         arguments=arguments,
         report=report,
         progress=progress,
+        archive_offsets=archive_offsets,
     )
     stopped = [result for result in results if result.status in (FAILED, REFUSED)]
     for result in stopped:

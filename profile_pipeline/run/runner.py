@@ -115,10 +115,17 @@ def describe_failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def finished_days(spark: SparkSession, warehouse: str, among: list[date] | None = None) -> set[date]:
+def finished_days(
+    spark: SparkSession,
+    warehouse: str,
+    among: list[date] | None = None,
+    archive_offsets: dict[date, str] | None = None,
+) -> set[date]:
     """The days `job_runs` records as finished (only those of `among`, when given).
 
     A `job_runs` directory without a commit (a first run that died while recording) holds no finished day.
+    With `archive_offsets` (`--require-complete`), a day counts as finished only when a run recorded the
+    offsets its marker holds now: a marker rewritten for late messages asks for the day again.
     """
     uri = table_uri(warehouse, JOB_RUNS)
     if not DeltaTable.isDeltaTable(spark, uri):
@@ -126,7 +133,12 @@ def finished_days(spark: SparkSession, warehouse: str, among: list[date] | None 
     runs = spark.read.format("delta").load(uri).where(F.col("status") == FINISHED)
     if among is not None:
         runs = runs.where(F.col("dt").isin(among))
-    return {row["dt"] for row in runs.select("dt").distinct().collect()}
+    if archive_offsets is None:
+        return {row["dt"] for row in runs.select("dt").distinct().collect()}
+    if "archive_offsets" not in runs.columns:
+        return set()
+    recorded = runs.select("dt", "archive_offsets").distinct().collect()
+    return {row["dt"] for row in recorded if archive_offsets.get(row["dt"]) == row["archive_offsets"]}
 
 
 def day_summary(result: DayResult) -> dict[str, Any]:
@@ -151,9 +163,13 @@ def _record_runs(
     run_id: str,
     arguments: dict[str, Any],
     results: list[tuple[DayResult, datetime]],
+    archive_offsets: dict[date, str],
 ) -> None:
     """Append one row per day's result (with when its work started) to `job_runs`, in one commit."""
-    frames = [_job_run_frame(spark, run_id, arguments, result, started) for result, started in results]
+    frames = [
+        _job_run_frame(spark, run_id, arguments, result, started, archive_offsets.get(result.day))
+        for result, started in results
+    ]
     # mergeSchema: a job_runs table written before a column was added takes the new column.
     rows = reduce(DataFrame.unionByName, frames)
     rows.write.format("delta").mode("append").option("mergeSchema", "true").partitionBy("dt").save(
@@ -162,7 +178,12 @@ def _record_runs(
 
 
 def _job_run_frame(
-    spark: SparkSession, run_id: str, arguments: dict[str, Any], result: DayResult, started: datetime
+    spark: SparkSession,
+    run_id: str,
+    arguments: dict[str, Any],
+    result: DayResult,
+    started: datetime,
+    archive_offsets: str | None,
 ) -> DataFrame:
     summary = day_summary(result)
     row = {
@@ -182,6 +203,8 @@ def _job_run_frame(
         "functions": int(result.counts.get("functions", 0)),
         "error": result.error,
         "summary": json.dumps(summary, sort_keys=True, default=str),
+        # The offsets of the day's completion marker that this run read (`--require-complete`), else null.
+        "archive_offsets": archive_offsets,
     }
     # Literal columns: the row is built in the JVM, so a failure is recorded even when Python workers cannot start.
     return spark.range(1).select(*(F.lit(row[name]).cast(kind).alias(name) for name, kind in _JOB_RUNS_COLUMNS))
@@ -204,6 +227,7 @@ _JOB_RUNS_COLUMNS = (
     ("functions", "long"),
     ("error", "string"),
     ("summary", "string"),
+    ("archive_offsets", "string"),
 )
 
 
@@ -243,6 +267,7 @@ def run_days(
     arguments: dict[str, Any],
     report: Callable[[DayResult], None],
     progress: Progress = _no_progress,
+    archive_offsets: dict[date, str] | None = None,
 ) -> list[DayResult]:
     """Process the days in order; a finished day is skipped unless forced.
 
@@ -250,7 +275,7 @@ def run_days(
     commit per table, recorded in one `job_runs` commit. The first failed or refused day stops the range, so
     that the same command resumes there.
     """
-    done = set() if force else finished_days(spark, config.warehouse)
+    done = set() if force else finished_days(spark, config.warehouse, archive_offsets=archive_offsets)
     results: list[DayResult] = []
     remaining = list(days)
     while remaining:
@@ -258,7 +283,9 @@ def run_days(
             group_results = [DayResult(remaining[0], SKIPPED, {}, 0.0)]
         else:
             group = _next_group(spark, config, remaining, done)
-            group_results = _run_group(spark, config, reference, group, run_id, force, arguments, progress)
+            group_results = _run_group(
+                spark, config, reference, group, run_id, force, arguments, progress, archive_offsets
+            )
         for result in group_results:
             results.append(result)
             report(result)
@@ -291,6 +318,7 @@ def _run_group(
     force: bool,
     arguments: dict[str, Any],
     progress: Progress,
+    archive_offsets: dict[date, str] | None,
 ) -> list[DayResult]:
     """Lock, stage, publish and record a group of days; returns a result for each day up to the first that
     stops the range (refused, missing input, over the ceiling of unexpected failures, a failed Spark job)."""
@@ -304,7 +332,7 @@ def _run_group(
                 results[day] = DayResult(day, REFUSED, {}, 0.0, str(refused))
                 break
         # Another run may have finished some of the days between this run's start and taking their locks.
-        finished = set() if force else finished_days(spark, config.warehouse, list(locks))
+        finished = set() if force else finished_days(spark, config.warehouse, list(locks), archive_offsets)
         work: list[date] = []
         for day in locks:
             if day in finished:
@@ -333,7 +361,7 @@ def _run_group(
                 recorded.append((result, started))
         if recorded:
             progress(f"{_label([result.day for result, _ in recorded])}: recording the day in {JOB_RUNS}")
-            _record_runs(spark, config.warehouse, run_id, arguments, recorded)
+            _record_runs(spark, config.warehouse, run_id, arguments, recorded, archive_offsets or {})
         return ordered
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 DELTA_PACKAGE = "io.delta:delta-spark_4.2_2.13:4.4.0"
 # The Hadoop that pyspark 4.2 bundles; hadoop-aws must match it exactly (it brings its AWS SDK v2 bundle).
 HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.5.0"
+# Spark's own Kafka source for the archiver, of the pinned Spark (it brings kafka-clients 3.9).
+KAFKA_SOURCE_PACKAGE = "org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0"
 
 # Run in the child: start a session that resolves the package, print the jars Spark put on `spark.jars`.
 _RESOLVE = """

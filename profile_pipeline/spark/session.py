@@ -65,8 +65,13 @@ def build_session(
     uris: Iterable[str],
     properties_file: Path | None = None,
     storage: StorageConfig | None = None,
+    packages: Iterable[str] = (),
 ) -> SparkSession:
-    """A session for the job: under spark-submit the one it made, else a local one from the defaults."""
+    """A session for the job: under spark-submit the one it made, else a local one from the defaults.
+
+    `packages` are Maven coordinates a command needs beyond Delta (the archiver's Kafka source); under
+    spark-submit they must be in the properties file's `spark.jars.packages` or `--packages`.
+    """
     conf = SparkConf().setAppName(app_name)
     conf.set("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
     conf.set("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
@@ -74,9 +79,9 @@ def build_session(
         properties_path = properties_file or DEFAULT_PROPERTIES
         properties = read_properties(properties_path) if properties_path.exists() else {}
         needs_s3 = any(uri.startswith("s3a://") for uri in uris if uri)
-        packages = [DELTA_PACKAGE, *_listed(properties.pop("spark.jars.packages", ""))]
-        packages += [HADOOP_AWS_PACKAGE] if needs_s3 else []
-        jars = [*jars_for(dict.fromkeys(packages)), *_listed(properties.get("spark.jars", ""))]
+        wanted = [DELTA_PACKAGE, *packages, *_listed(properties.pop("spark.jars.packages", ""))]
+        wanted += [HADOOP_AWS_PACKAGE] if needs_s3 else []
+        jars = [*jars_for(dict.fromkeys(wanted)), *_listed(properties.get("spark.jars", ""))]
         conf.setAll([*properties.items(), ("spark.jars", ",".join(jars))])
         # The Python workers must run the interpreter that runs the driver (the project's environment).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

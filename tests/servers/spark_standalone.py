@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -23,10 +20,10 @@ from typing import IO
 
 import pyspark
 import pytest
+from servers.processes import ReadyLineWatch, free_port, stop_process_group
 
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 START_DEADLINE_SECONDS = 120.0
-STOP_DEADLINE_SECONDS = 30.0
 WORKER_CORES = 2
 WORKER_MEMORY = "3g"
 # The daemons only schedule; the default 1 GB heap each is more than a small machine should give them.
@@ -49,12 +46,6 @@ class SparkCluster:
         return [*status.get("activeapps", []), *status.get("completedapps", [])]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _read_status(status_url: str) -> dict:
     with urllib.request.urlopen(status_url, timeout=5) as response:
         return json.load(response)
@@ -65,52 +56,6 @@ def _start(arguments: list[str], log: IO[bytes] | int, environment: Mapping[str,
     command = [str(SPARK_HOME / "bin" / "spark-class"), *arguments]
     env = {**os.environ, **DAEMON_ENVIRONMENT, "SPARK_HOME": str(SPARK_HOME), **environment}
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """End the daemon's process group (the worker's holds its executors): TERM, then KILL past the deadline."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=STOP_DEADLINE_SECONDS)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-class _RegistrationWatch:
-    """Copies the worker's output to its log and tells when the worker has registered with the master, or ended.
-
-    The worker logs one line when the master accepts it; waiting on that line needs no polling interval.
-    """
-
-    def __init__(self, worker: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-        self.registered = False
-        self._settled = threading.Event()
-        self._thread = threading.Thread(target=self._copy, args=(worker, log), daemon=True)
-        self._thread.start()
-
-    def _copy(self, worker: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-        assert worker.stdout is not None
-        for line in worker.stdout:
-            log.write(line)
-            log.flush()
-            if not self.registered and REGISTERED_LINE in line:
-                self.registered = True
-                self._settled.set()
-        self._settled.set()  # the worker ended
-
-    def wait(self, log_path: Path) -> None:
-        if not self._settled.wait(START_DEADLINE_SECONDS):
-            raise TimeoutError(f"the Spark worker did not register within {START_DEADLINE_SECONDS:.0f}s")
-        if not self.registered:
-            raise RuntimeError(f"the Spark worker ended before registering: {log_path.read_text()[-2000:]}")
-
-    def join(self) -> None:
-        self._thread.join(STOP_DEADLINE_SECONDS)
 
 
 @contextmanager
@@ -130,7 +75,7 @@ def running_spark_cluster(root: Path) -> Iterator[SparkCluster]:
             stack.enter_context(logs[0].open("wb")),
             environment,
         )  # fmt: skip
-        stack.callback(_stop, master)
+        stack.callback(stop_process_group, master)
         worker = _start(
             ["org.apache.spark.deploy.worker.Worker", master_url, "--host", "127.0.0.1", "--port", str(worker_port),
              "--webui-port", str(worker_ui_port), "--cores", str(WORKER_CORES), "--memory", WORKER_MEMORY,
@@ -138,10 +83,10 @@ def running_spark_cluster(root: Path) -> Iterator[SparkCluster]:
             subprocess.PIPE,
             environment,
         )  # fmt: skip
-        watch = _RegistrationWatch(worker, stack.enter_context(logs[1].open("wb")))
+        watch = ReadyLineWatch(worker, stack.enter_context(logs[1].open("wb")), REGISTERED_LINE, "the Spark worker")
         stack.callback(watch.join)
-        stack.callback(_stop, worker)
-        watch.wait(logs[1])
+        stack.callback(stop_process_group, worker)
+        watch.wait(logs[1], START_DEADLINE_SECONDS)
         yield SparkCluster(master_url=master_url, status_url=status_url, work_dir=work_dir)
 
 
