@@ -12,12 +12,17 @@ from profile_pipeline.spark.tables import TABLES
 # Columns that differ between two correct runs: who wrote the row, when an outcome was emitted, and which of
 # a function's threads vroomrs names as its example (the first of a hash map's order).
 VOLATILE = {"run_id", "timestamp", "thread_id"}
+# List columns whose order is a hash map's: a function's self times, in the order vroomrs met its samples.
+UNORDERED = {"self_times_ns"}
 
 
 def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     """A table's rows as two correct runs both write them: without the volatile columns, in one order."""
     columns = sorted(set(frame.columns) - VOLATILE)
-    frame = frame[columns].map(repr)
+    frame = frame[columns].copy()
+    for column in UNORDERED & set(columns):
+        frame[column] = frame[column].map(sorted)
+    frame = frame.map(repr)
     return frame.sort_values(columns).reset_index(drop=True)
 
 
