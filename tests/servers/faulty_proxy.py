@@ -61,10 +61,6 @@ class FaultCounts:
     throttled: int = 0
     lost: int = 0
 
-    @property
-    def faults(self) -> int:
-        return self.resets + self.throttled + self.lost
-
 
 @dataclass
 class _Rule:
@@ -256,10 +252,6 @@ class FaultyProxy:
     @property
     def seed(self) -> int:
         return self._faults.seed
-
-    @property
-    def counts(self) -> FaultCounts:
-        return self._faults.counts
 
     def set_rates(self, rates: FaultRates) -> FaultCounts:
         """Inject faults at these rates from now on; returns fresh counts for them."""
