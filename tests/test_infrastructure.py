@@ -15,7 +15,10 @@ from botocore.config import Config
 from pyarrow import fs as pafs
 from servers.s3 import refusing_endpoint
 
+from profile_pipeline.adapters import storage
 from profile_pipeline.adapters.infrastructure import is_infrastructure_fault, passes_fence
+from profile_pipeline.adapters.reference import load_reference
+from profile_pipeline.config import ConfigError, StorageConfig
 
 
 @pytest.fixture(scope="module", name="closed_endpoint")
@@ -83,3 +86,13 @@ def test_errors_of_the_input_or_the_code_are_not(error: BaseException) -> None:
 
 def test_the_process_ending_passes_the_fence() -> None:
     assert passes_fence(KeyboardInterrupt()) and not is_infrastructure_fault(KeyboardInterrupt())
+
+
+def test_a_reference_file_the_store_cannot_serve_is_no_configuration_error(closed_endpoint: str) -> None:
+    unreachable = StorageConfig(endpoint=closed_endpoint, region="us-east-1", path_style_access=True, retry_attempts=1)
+    storage.configure(unreachable)
+    try:
+        error = raised(lambda: load_reference("s3a://reference/reference.json"))
+    finally:
+        storage.configure(StorageConfig())
+    assert is_infrastructure_fault(error) and not isinstance(error, ConfigError)
