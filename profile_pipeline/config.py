@@ -102,6 +102,12 @@ class StorageConfig:
     endpoint: str = ""  # e.g. http://minio.internal:9000; empty: AWS S3
     region: str = ""
     path_style_access: bool = False  # bucket in the path, not the host name (MinIO, Ceph, most non-AWS stores)
+    # Retries of a failed request (reset, timeout, throttling, 5xx), with each client's exponential backoff:
+    # pyarrow's S3 filesystem (the workers), boto3 (the day locks) and s3a (Spark and Delta); docs/operations.md.
+    retry_attempts: int = 10  # attempts of one request, the first included
+    retry_interval_seconds: float = 0.5  # s3a's first wait between attempts, doubled at each retry
+    connect_timeout_seconds: float = 5.0
+    request_timeout_seconds: float = 60.0  # a request without an answer for this long is failed, then retried
 
 
 @dataclass(frozen=True)
@@ -245,6 +251,10 @@ def _check(config: JobConfig) -> None:
         raise ConfigError("symbolication mode 'symbolicator' needs symbolication.symbolicator_url")
     if config.vroom.mode == "http" and not config.vroom.url:
         raise ConfigError("vroom mode 'http' needs vroom.url")
+    if config.storage.retry_attempts < 1:
+        raise ConfigError("config key storage.retry_attempts must be at least 1")
+    if min(config.storage.connect_timeout_seconds, config.storage.request_timeout_seconds) <= 0:
+        raise ConfigError("config keys storage.connect_timeout_seconds and request_timeout_seconds must be above 0")
     if config.batch_profiles < 1:
         raise ConfigError("config key batch_profiles must be at least 1")
     if not 0.0 < config.locks.heartbeat_seconds < config.locks.expiry_seconds:

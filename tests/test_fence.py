@@ -8,15 +8,18 @@ printed summary, and over a ceiling the day is recorded as failed and left unpub
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyspark.sql import functions as F
+from servers.s3 import refusing_endpoint
 
+from profile_pipeline.adapters import storage
 from profile_pipeline.adapters.reference import ReferenceData
-from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.config import JobConfig, StorageConfig, SymbolicationConfig, VroomConfig
 from profile_pipeline.run.runner import DayResult, over_unexpected_ceiling, run_days
 from profile_pipeline.run.summary import format_day
 from profile_pipeline.spark.partition import staged_batches
@@ -76,6 +79,38 @@ def test_a_stage_that_raises_for_the_batch_is_run_again_per_profile() -> None:
     assert works[2].failure.reason == FAILED_NORMALIZATION and works[2].failure.unexpected
     assert works[2].failure.message == "ValueError: cannot read this one"
     assert all(work.profile.get("seen") for index, work in enumerate(works) if index != 2)
+
+
+def test_a_storage_fault_passes_the_fence_and_fails_no_profile() -> None:
+    works = [ProfileWork(None, b"", {}, profile, "sample_v1", True) for profile in profiles(3)]
+
+    def stage(batch: list[ProfileWork], ctx: StageContext) -> None:
+        raise OSError("When reading information for key 'k' in bucket 'b': AWS Error SLOW_DOWN during HeadObject")
+
+    with pytest.raises(OSError, match="SLOW_DOWN"):
+        pipeline.run_fenced(stage, works, None, FAILED_NORMALIZATION)
+    assert all(work.ok for work in works)
+
+
+def test_a_blob_store_that_cannot_be_reached_fails_the_task_and_quarantines_nothing(tmp_path: Path) -> None:
+    """The vroom stage's blob write on a store that refuses connections: the task fails (Spark retries it),
+    no profile goes to quarantine as `profiling_failed_vroomrs_processing`."""
+    closed = refusing_endpoint()
+    data = content(profiles(3))
+    job = JobConfig(
+        symbolication=SymbolicationConfig(mode="off"),
+        vroom=VroomConfig(mode="embedded", profiles_bucket="s3a://blobs/profiles"),
+        storage=StorageConfig(endpoint=closed, region="us-east-1", path_style_access=True, retry_attempts=1),
+    )
+    storage.configure(job.storage)
+    try:
+        with pytest.raises(OSError, match="AWS Error"):
+            staged_rows(data, job)
+    finally:
+        storage.configure(StorageConfig())
+    local = replace(job, vroom=VroomConfig(mode="embedded", profiles_bucket=str(tmp_path / "blobs")))
+    rows = staged_rows(data, local)  # the same profiles, their blobs stored: none of them was bad input
+    assert len(rows["profiles"]) == 3 and not rows.get("quarantine")
 
 
 @pytest.mark.parametrize(("reason", "outcomes"), [(FAILED_NORMALIZATION, 2), (None, 0)])

@@ -17,17 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import vroomrs
 from deltalake import DeltaTable
-from job_cli import run_job
+from job_cli import assert_one_line_error, run_job
 from ops_input import MESSAGES_PER_DAY, write_day
+from warehouse_state import blob_content, comparable
 
 from profile_pipeline.crash_points import ENVIRONMENT
 from profile_pipeline.spark.tables import TABLES
 
 DAY = date(2026, 11, 3)
-# Columns that differ between two correct runs: who wrote the row, and when an outcome was emitted.
-VOLATILE = {"run_id", "timestamp"}
 
 
 def job_args(root: Path, name: str) -> list[str]:
@@ -41,22 +39,13 @@ def job_args(root: Path, name: str) -> list[str]:
 
 
 def table(warehouse: Path, name: str) -> pd.DataFrame:
-    frame = DeltaTable(str(warehouse / name)).to_pandas()
-    columns = sorted(set(frame.columns) - VOLATILE)
-    frame = frame[columns].map(repr)
-    return frame.sort_values(columns).reset_index(drop=True)
+    return comparable(DeltaTable(str(warehouse / name)).to_pandas())
 
 
 def blobs(bucket: Path) -> dict[str, tuple]:
-    """Each stored profile by what it holds (its bytes vary between runs: vroomrs orders maps by hash)."""
-
-    def content(path: Path) -> tuple:
-        stored = vroomrs.decompress_profile(path.read_bytes())
-        functions = stored.extract_functions_metrics(min_depth=1, filter_system_frames=True)
-        fingerprints = sorted(function.get_fingerprint() for function in functions)
-        return stored.get_profile_id(), stored.duration_ns(), stored.get_retention_days(), fingerprints
-
-    return {str(path.relative_to(bucket)): content(path) for path in bucket.rglob("*") if path.is_file()}
+    files = (path for path in bucket.rglob("*") if path.is_file())
+    named = ((str(path.relative_to(bucket)), path) for path in files)
+    return {name: blob_content(name, path.read_bytes()) for name, path in named}
 
 
 def job_runs(warehouse: Path) -> list[tuple[str, str]]:
@@ -66,14 +55,6 @@ def job_runs(warehouse: Path) -> list[tuple[str, str]]:
 
 def committed(warehouse: Path, name: str) -> bool:
     return any((warehouse / name / "_delta_log").glob("*.json"))
-
-
-def assert_one_line_error(stderr: str) -> str:
-    """The job's failure is one line; Spark's own log lines are one line each; nothing is a traceback."""
-    assert "Traceback" not in stderr and "\tat " not in stderr and "Exception in thread" not in stderr, stderr
-    errors = [line for line in stderr.replace("\r", "\n").splitlines() if line.startswith("process_profiles.py:")]
-    assert len(errors) == 1, stderr[-3000:]
-    return errors[0]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from profile_pipeline.adapters import storage
+from profile_pipeline.config import StorageConfig
 from profile_pipeline.spark.job import list_objects, read_content
+from profile_pipeline.spark.session import s3a_retry_settings
 
 
 @pytest.mark.parametrize("name", ["plain.msgpack", "with#hash.msgpack", "with?query.msgpack", "with space.msgpack"])
@@ -46,3 +48,25 @@ def test_the_listing_carries_no_content_and_keeps_empty_objects(spark, tmp_path:
             read_content(row.path, row.length, max_object_bytes=100)
             == Path(row.path.removeprefix("file:")).read_bytes()
         )
+
+
+def test_every_client_takes_its_retries_and_timeouts_from_the_storage_section() -> None:
+    settings = StorageConfig(
+        retry_attempts=3, retry_interval_seconds=0.25, connect_timeout_seconds=2.0, request_timeout_seconds=7.5
+    )
+    storage.configure(settings)
+    try:
+        config = storage.boto3_s3_client().meta.config
+    finally:
+        storage.configure(StorageConfig())
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert (config.connect_timeout, config.read_timeout) == (2.0, 7.5)
+    assert s3a_retry_settings(settings) == {
+        "fs.s3a.attempts.maximum": "3",
+        "fs.s3a.retry.limit": "3",
+        "fs.s3a.retry.interval": "250ms",
+        "fs.s3a.retry.throttle.limit": "3",
+        "fs.s3a.retry.throttle.interval": "250ms",
+        "fs.s3a.connection.establish.timeout": "2000ms",
+        "fs.s3a.connection.timeout": "7500ms",
+    }

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from profile_pipeline.adapters.infrastructure import is_infrastructure_fault
 from profile_pipeline.adapters.storage import read_bytes
 from profile_pipeline.config import ConfigError
 
@@ -46,6 +47,8 @@ def load_reference(uri: str) -> ReferenceData:
     try:
         document = json.loads(read_bytes(uri))
     except (OSError, ValueError) as error:
+        if is_infrastructure_fault(error):
+            raise  # the store's fault, not the configuration's: the run fails (exit 1) and is run again later
         raise ConfigError(f"cannot read reference data {uri}: {error}") from None
     if not isinstance(document, dict):
         raise ConfigError(f"reference data {uri} must be a JSON object")

@@ -4,7 +4,7 @@ Spark reads input and writes tables through Hadoop's filesystems; the stages tha
 workers (symbol store, profiles bucket, reference data) use pyarrow's filesystems instead. Their S3
 settings come from the job's `[storage]` section (`configure`, called on the driver and in every
 worker), else from the AWS environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`); credentials always
-come from the default AWS provider chain.
+come from the default AWS provider chain. Retries and timeouts are `[storage]`'s too, for pyarrow and boto3 alike.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from pyarrow import fs as pafs
@@ -30,6 +31,9 @@ class S3Settings:
     endpoint: str
     region: str
     path_style_access: bool
+    retry_attempts: int = StorageConfig.retry_attempts
+    connect_timeout_seconds: float = StorageConfig.connect_timeout_seconds
+    request_timeout_seconds: float = StorageConfig.request_timeout_seconds
 
 
 def configure(settings: StorageConfig) -> None:
@@ -43,14 +47,48 @@ def s3_settings() -> S3Settings:
     region = _configured.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
     # An endpoint from the environment alone is addressed path-style, as S3-compatible stores expect.
     path_style = _configured.path_style_access if _configured.endpoint else True
-    return S3Settings(endpoint, region or "us-east-1", path_style)
+    return S3Settings(
+        endpoint,
+        region or "us-east-1",
+        path_style,
+        _configured.retry_attempts,
+        _configured.connect_timeout_seconds,
+        _configured.request_timeout_seconds,
+    )
+
+
+def boto3_s3_client() -> Any:
+    """A boto3 S3 client of the settings in force, with botocore's standard retries (backoff with jitter)."""
+    import boto3
+    from botocore.config import Config
+
+    settings = s3_settings()
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.endpoint or None,
+        region_name=settings.region,
+        config=Config(
+            s3={"addressing_style": "path" if settings.path_style_access else "auto"},
+            retries={"mode": "standard", "total_max_attempts": settings.retry_attempts},
+            connect_timeout=settings.connect_timeout_seconds,
+            read_timeout=settings.request_timeout_seconds,
+        ),
+    )
 
 
 @lru_cache(maxsize=8)
 def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
     endpoint = settings.endpoint
     scheme, _, host = endpoint.partition("://") if endpoint else ("", "", "")
-    options = {"region": settings.region}
+    options: dict[str, Any] = {
+        "region": settings.region,
+        # The AWS SDK's default strategy: resets, timeouts, throttling and 5xx retried after 25 ms, doubled at each
+        # retry. Not the standard strategy: its retry quota, shared by the process, runs out in a night of
+        # throttling and then fails every request at its first fault.
+        "retry_strategy": pafs.AwsDefaultS3RetryStrategy(max_attempts=settings.retry_attempts),
+        "connect_timeout": settings.connect_timeout_seconds,
+        "request_timeout": settings.request_timeout_seconds,
+    }
     if endpoint:
         options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
         options["force_virtual_addressing"] = not settings.path_style_access

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from pyarrow import fs as pafs
 
 from profile_pipeline.adapters import storage, symbol_store
+from profile_pipeline.adapters.infrastructure import is_infrastructure_fault
 
 _PROGUARD_PREFIX = "pg-"
 
@@ -143,7 +144,9 @@ def _files_under(directory: str) -> list[str]:
     filesystem, path = storage.resolve(directory)
     try:
         infos = filesystem.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
-    except (FileNotFoundError, OSError):
+    except OSError as error:  # FileNotFoundError included
+        if is_infrastructure_fault(error):
+            raise
         return []
     prefix = path.rstrip("/") + "/"
     return sorted(info.path[len(prefix) :] for info in infos if info.type == pafs.FileType.File)

@@ -11,7 +11,8 @@ The holder renews its record (a heartbeat) while it works and marks it released 
 record is free to take over when it is released, when its heartbeat is older than the expiry, or when its
 holder ran on this host and its process is gone (a killed run on the same machine is resumed at once).
 Generations only grow: a holder that was presumed dead and wakes up finds a newer generation and stops
-before recording the day.
+before recording the day. Each record carries a token of its acquisition, so that a run whose conditional
+write took effect but whose answer was lost knows its own record when the retried write is refused.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import os
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from profile_pipeline.adapters.storage import s3_settings
+from profile_pipeline.adapters.storage import boto3_s3_client
 from profile_pipeline.config import ConfigError, LockConfig
 
 LOCKS_DIR = "_locks"
@@ -97,16 +99,7 @@ class _LocalRecords:
 
 class _S3Records:
     def __init__(self, bucket: str, prefix: str) -> None:
-        import boto3
-        from botocore.config import Config
-
-        settings = s3_settings()
-        self.client = boto3.client(
-            "s3",
-            endpoint_url=settings.endpoint or None,
-            region_name=settings.region,
-            config=Config(s3={"addressing_style": "path" if settings.path_style_access else "auto"}),
-        )
+        self.client = boto3_s3_client()
         self.bucket, self.prefix = bucket, prefix.strip("/") + "/"
         self._errors = self.client.exceptions
 
@@ -193,11 +186,13 @@ class DayLock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lost = False
+        self._token = ""
 
     def _record(self, *, released: bool = False) -> dict[str, Any]:
         now = time.time()
         return {
             "run_id": self.run_id,
+            "token": self._token,
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "day": self.day.isoformat(),
@@ -217,9 +212,14 @@ class DayLock:
             generation = latest + 1
         else:
             generation = 0
+        # A token of this acquisition alone: a conditional PUT whose answer was lost and that the client sent again
+        # is refused (412) by the record it wrote itself, which the token tells from another run's, even one
+        # with the same run id.
+        self._token = uuid.uuid4().hex
         if not self._store.create(generation, self._record()):
             holder = self._store.read(generation)
-            raise DayRefused(f"{self.day} was just taken by {describe(holder, time.time())}")
+            if holder.get("token") != self._token:
+                raise DayRefused(f"{self.day} was just taken by {describe(holder, time.time())}")
         self._generation = generation
         self._thread = threading.Thread(target=self._beat, name=f"day-lock-{self.day}", daemon=True)
         self._thread.start()

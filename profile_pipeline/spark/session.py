@@ -50,7 +50,8 @@ def _launched_by_spark_submit() -> bool:
 
 
 def apply_storage(session: SparkSession, storage: StorageConfig) -> None:
-    """Set the s3a connector's endpoint, addressing and region from `[storage]` (unset keys are left alone)."""
+    """Set the s3a connector's endpoint, addressing and region from `[storage]` (unset keys are left alone), and
+    its retries (always: s3a's defaults retry too little and too fast for a store that throttles)."""
     hadoop = session.sparkContext._jsc.hadoopConfiguration()
     if storage.endpoint:
         hadoop.set("fs.s3a.endpoint", storage.endpoint)
@@ -58,6 +59,23 @@ def apply_storage(session: SparkSession, storage: StorageConfig) -> None:
         hadoop.set("fs.s3a.path.style.access", str(storage.path_style_access).lower())
     if storage.region:
         hadoop.set("fs.s3a.endpoint.region", storage.region)
+    for key, value in s3a_retry_settings(storage).items():
+        hadoop.set(key, value)
+
+
+def s3a_retry_settings(storage: StorageConfig) -> dict[str, str]:
+    """The s3a connector's retries and timeouts from `[storage]`: the AWS SDK's attempts of each request, then
+    s3a's own retries of idempotent operations and of throttled ones, with exponential backoff."""
+    attempts, interval = str(storage.retry_attempts), f"{int(storage.retry_interval_seconds * 1000)}ms"
+    return {
+        "fs.s3a.attempts.maximum": attempts,
+        "fs.s3a.retry.limit": attempts,
+        "fs.s3a.retry.interval": interval,
+        "fs.s3a.retry.throttle.limit": attempts,
+        "fs.s3a.retry.throttle.interval": interval,
+        "fs.s3a.connection.establish.timeout": f"{int(storage.connect_timeout_seconds * 1000)}ms",
+        "fs.s3a.connection.timeout": f"{int(storage.request_timeout_seconds * 1000)}ms",
+    }
 
 
 def build_session(

@@ -2,13 +2,15 @@
 
 Each stage runs over the whole batch. Whatever a stage raises instead of failing a profile itself is
 caught here: the stage is run again profile by profile, so that only the profiles that raise fail, each
-with the stage's failure reason and the exception as its message.
+with the stage's failure reason and the exception as its message. Faults of the infrastructure are let
+through (`profile_pipeline/adapters/infrastructure.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from profile_pipeline.adapters.infrastructure import passes_fence
 from profile_pipeline.stages.context import StageContext
 from profile_pipeline.stages.deobfuscation import deobfuscate_batch
 from profile_pipeline.stages.frame_platform import set_frames_platform_batch
@@ -27,7 +29,6 @@ from profile_pipeline.work import (
     FAILED_SYMBOLICATION,
     FAILED_VROOM_INSERTION,
     FAILED_VROOMRS_PROCESSING,
-    FATAL,
     ProfileWork,
     describe_error,
     live,
@@ -76,16 +77,19 @@ def run_stages(works: list[ProfileWork], ctx: StageContext) -> None:
 
 
 def run_fenced(stage: Stage, works: list[ProfileWork], ctx: StageContext, reason: str) -> None:
-    """The stage over the batch; if it raises, once more per profile, failing only those that raise."""
+    """The stage over the batch; if it raises, once more per profile, failing only those that raise.
+
+    A fault of storage or of a service's transport is no profile's: it fails the task, which Spark retries.
+    """
     try:
         stage(works, ctx)
-    except FATAL:
-        raise
-    except BaseException:
+    except BaseException as error:
+        if passes_fence(error):
+            raise
         for work in live(works):
             try:
                 stage([work], ctx)
-            except FATAL:
-                raise
-            except BaseException as error:
-                work.fail(reason, describe_error(error), unexpected=True)
+            except BaseException as profile_error:
+                if passes_fence(profile_error):
+                    raise
+                work.fail(reason, describe_error(profile_error), unexpected=True)

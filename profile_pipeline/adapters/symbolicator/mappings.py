@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pyarrow import fs as pafs
 
+from profile_pipeline.adapters.infrastructure import is_infrastructure_fault
 from profile_pipeline.adapters.storage import read_bytes, resolve
 from profile_pipeline.adapters.symbol_store import object_uri
 from profile_pipeline.adapters.symbolicator.proguard import ProguardMapping
@@ -96,9 +97,12 @@ def _load_from_store(uri: str) -> tuple[LoadedMapping, int]:
 
 
 def load_mapping(store: str, debug_id: str, cache: BoundedCache[LoadedMapping]) -> LoadedMapping:
-    """The mapping `debug_id` (32 lowercase hex) of `store`; read errors count as missing, uncached."""
+    """The mapping `debug_id` (32 lowercase hex) of `store`; read errors count as missing, uncached (a fault of
+    the store is raised: it says nothing about the mapping)."""
     uri = object_uri(store, debug_id, "proguard")
     try:
         return cache.get((store, debug_id), lambda: _load_from_store(uri))
-    except OSError:
+    except OSError as error:
+        if is_infrastructure_fault(error):
+            raise
         return LoadedMapping(None, MISSING)

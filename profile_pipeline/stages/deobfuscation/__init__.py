@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from profile_pipeline.adapters.infrastructure import is_infrastructure_fault
 from profile_pipeline.adapters.symbolicator.backend import get_backend
 from profile_pipeline.adapters.symbolicator.embedded_jvm import InvalidJvmRequest, parse_jvm_frame
 from profile_pipeline.adapters.symbolicator.java_signatures import readable_signature
@@ -97,6 +98,8 @@ def deobfuscate_profiles(
         try:
             planned = _plan(work, groups)
         except Exception as error:
+            if is_infrastructure_fault(error):
+                raise
             work.fail(FAILED_DEOBFUSCATION, f"{type(error).__name__}: {error}")
             continue
         if planned is not None:
@@ -107,6 +110,8 @@ def deobfuscate_profiles(
         try:
             answers[key] = remap_group(group, backend_for(key.project_id).jvm, max_frames_per_request)
         except Exception as error:
+            if is_infrastructure_fault(error):
+                raise
             for entry in pending:
                 if entry.key == key:
                     entry.work.fail(FAILED_DEOBFUSCATION, f"{type(error).__name__}: {error}")
@@ -122,6 +127,8 @@ def deobfuscate_profiles(
             # when it found no mapping: nothing was deobfuscated then.
             entry.work.profile["deobfuscated"] = not groups[entry.key].mapping_missing
         except Exception as error:
+            if is_infrastructure_fault(error):
+                raise
             entry.work.fail(FAILED_DEOBFUSCATION, f"{type(error).__name__}: {error}")
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from profile_pipeline.adapters import symbol_store
+from profile_pipeline.adapters.infrastructure import is_infrastructure_fault
 from profile_pipeline.adapters.symbolicator.addresses import (
     NOT_ECHOED,
     InvalidRequest,
@@ -61,6 +62,8 @@ def symbolicate_profiles(
             if not run.done:
                 runs.append((position, run, project_id, backend_for(project_id)))
         except Exception as error:
+            if is_infrastructure_fault(error):
+                raise
             errors[position] = error
     while runs:
         requests: list[tuple[int, ProfileSymbolication, SymbolicationBackend, PassRequest]] = []
@@ -73,12 +76,16 @@ def symbolicate_profiles(
                 else:
                     requests.append((position, run, backend, run.next_request()))
             except Exception as error:
+                if is_infrastructure_fault(error):
+                    raise
                 errors[position] = error
         answers = _answer_all([(backend, request) for _, _, backend, request in requests], max_frames_per_request)
         for (position, run, _, request), (answer, index_map) in zip(requests, answers, strict=True):
             try:
                 run.apply(request, answer, index_map)
             except Exception as error:
+                if is_infrastructure_fault(error):
+                    raise
                 errors[position] = error
         if jvm_runs:
             jvm_errors = java_frames.remap_java_frames(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from profile_pipeline.adapters.infrastructure import is_infrastructure_fault
 from profile_pipeline.adapters.symbolicator.client import FAILED_ANSWER
 from profile_pipeline.adapters.symbolicator.embedded_jvm import InvalidJvmRequest, parse_jvm_frame
 from profile_pipeline.adapters.symbolicator.jvm_batch import (
@@ -104,6 +105,8 @@ def remap_java_frames(
             state.positions = group.add(parsed)
             passes.append(state)
         except Exception as error:
+            if is_infrastructure_fault(error):
+                raise
             errors[position] = error
             passes.append(None)
 
@@ -112,6 +115,8 @@ def remap_java_frames(
         try:
             answers[key] = remap_group(group, backend_for(key.project_id).jvm, max_frames_per_request)
         except Exception as error:
+            if is_infrastructure_fault(error):
+                raise
             for position, state in enumerate(passes):
                 if state is not None and state.key == key:
                     errors[position] = error
@@ -125,5 +130,7 @@ def remap_java_frames(
                 continue
             _apply(state.profile, state.sent, remapped)
         except Exception as error:
+            if is_infrastructure_fault(error):
+                raise
             errors[position] = error
     return errors

@@ -20,6 +20,7 @@ os.environ["RUST_BACKTRACE"] = "0"
 
 import vroomrs
 
+from profile_pipeline.adapters.infrastructure import is_infrastructure_fault
 from profile_pipeline.formats import is_chunk
 from profile_pipeline.stages.metrics_dsn import redact_dsn
 from profile_pipeline.stages.vroom.blobs import write_blob
@@ -54,7 +55,7 @@ def process_embedded_batch(works: list[ProfileWork], bucket: str) -> None:
             if processed.blob is not None:
                 write_blob(bucket, *processed.blob)
         except BaseException as error:
-            if not isinstance(error, Exception) and not is_rust_panic(error):
+            if is_infrastructure_fault(error) or (not isinstance(error, Exception) and not is_rust_panic(error)):
                 raise
             work.fail(FAILED_VROOMRS_PROCESSING, redact_dsn(f"{type(error).__name__}: {error}", work.profile))
             continue
