@@ -1,4 +1,5 @@
-"""A warehouse of generated days in which one function regresses with a release, processed by the real job."""
+"""A warehouse of generated days in which one function regresses with a release: processed by the real job, its
+regressions detected by `jobs/detect_regressions.py`'s command line over every day."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from profile_pipeline.adapters.reference import load_reference
 from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.run import regressions_cli
 from profile_pipeline.run.runner import run_days
 from synthetic.regression import RegressionDays, write_regression_days
 
@@ -22,7 +24,7 @@ class RegressionWarehouse:
 
 
 def build_regression_warehouse(spark, root: Path) -> RegressionWarehouse:
-    """Eight days of eight profiles each, the slower release from the seventh day: the job's own tables."""
+    """Eight days of eight profiles each, the slower release from the seventh day."""
     generated = write_regression_days(root / "input", FIRST_DAY)
     config = JobConfig(
         input=str(root / "input"),
@@ -36,4 +38,6 @@ def build_regression_warehouse(spark, root: Path) -> RegressionWarehouse:
         spark, config, reference, days, run_id="regress", force=False, arguments={}, report=lambda _: None
     )
     assert all(result.status == "finished" for result in results), [r.error for r in results]
+    every_day = ["--start", days[0].isoformat(), "--end", days[-1].isoformat(), "--run-id", "first"]
+    assert regressions_cli.main(["--warehouse", config.warehouse, *every_day]) == 0
     return RegressionWarehouse(str(root / "warehouse"), generated)
