@@ -1,17 +1,22 @@
 """Function regressions over the `functions` table: daily p95 self times, their trends, the `function_regressions`
 table.
 
-For each day looked at, every function's daily p95 and count over the window of days before it are computed
-in one Spark job; each function's series goes through `trends.new_regression` in a Python worker (one group per
-function, a few dozen points); the regressions found are measured again from the self times themselves: the
-p95 and counts of each side of the breakpoint and the profiles with the longest self times. Each day's rows
-replace that day's partition in one commit, so a day can be detected again with the same result.
+For each day looked at, its busiest functions are found from their counts, and their daily p95 and count over
+the window of days before it are computed; each function's series goes through `trends.new_regression` in a
+Python worker (one group per function, a few dozen points); the regressions found are measured again from the
+self times themselves: the p95 and counts of each side of the breakpoint and the profiles with the longest
+self times. Each day's rows replace that day's partition in one commit, so a day can be detected again with
+the same result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import date, timedelta
+from functools import partial
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
 
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -37,29 +42,39 @@ def window_start(day: date, settings: RegressionConfig) -> date:
     return day - timedelta(days=settings.window_days - 1)
 
 
-def self_times(spark: SparkSession, warehouse: str, days: list[date], settings: RegressionConfig) -> DataFrame:
-    """One row per self time of the functions in the days' windows: key, dt, profile, function, package."""
+def _functions(spark: SparkSession, warehouse: str, days: list[date], settings: RegressionConfig) -> DataFrame:
+    """The `functions` rows of the days' windows that the detection looks at."""
     functions = spark.read.format("delta").load(table_uri(warehouse, FUNCTIONS))
     functions = functions.where(F.col("dt").between(window_start(days[0], settings), days[-1]))
-    if settings.application_only:
-        functions = functions.where(F.col("in_app"))
-    return functions.select(
-        *KEY, "dt", "profile_id", "function", "package", F.explode("self_times_ns").alias("self_ns")
-    )
+    return functions.where(F.col("in_app")) if settings.application_only else functions
 
 
-def daily_points(values: DataFrame, settings: RegressionConfig) -> DataFrame:
-    """Per function and day: p95, count, and whether it is among its project's most called functions that day."""
+def busiest(functions: DataFrame, days: list[date], settings: RegressionConfig) -> DataFrame:
+    """(key, dt) of the functions among their project's `functions_per_project` most called on each of the days:
+    the only ones looked at that day, as Sentry looks at a project's busiest functions."""
+    counts = functions.where(F.col("dt").isin(days)).groupBy(*KEY, "dt").agg(F.sum(F.size("self_times_ns")).alias("n"))
+    rank = Window.partitionBy("organization_id", "project_id", "dt").orderBy(F.desc("n"), "fingerprint")
+    ranked = counts.withColumn("rank", F.row_number().over(rank))
+    return ranked.where(F.col("rank") <= settings.functions_per_project).select(*KEY, "dt")
+
+
+def self_times(functions: DataFrame, candidates: DataFrame) -> DataFrame:
+    """One row per self time of the candidate functions: key, dt, profile, function, package."""
+    chosen = functions.join(F.broadcast(candidates), on=KEY, how="left_semi")
+    return chosen.select(*KEY, "dt", "profile_id", "function", "package", F.explode("self_times_ns").alias("self_ns"))
+
+
+def daily_points(values: DataFrame, eligible: DataFrame) -> DataFrame:
+    """Per function and day: p95, count, and whether it is among its project's busiest functions that day."""
     daily = values.groupBy(*KEY, "dt").agg(
         F.percentile_approx("self_ns", 0.95, ACCURACY).alias("p95_ns"), F.count("*").alias("count")
     )
-    busiest = Window.partitionBy("organization_id", "project_id", "dt").orderBy(F.desc("count"), "fingerprint")
-    return daily.withColumn("eligible", F.row_number().over(busiest) <= settings.functions_per_project)
+    flagged = eligible.withColumn("eligible", F.lit(True))
+    return daily.join(F.broadcast(flagged), on=[*KEY, "dt"], how="left").fillna(False, ["eligible"])
 
 
-def _series_regressions(series: pa.Table, days: tuple[date, ...], settings: RegressionConfig) -> pa.Table:
-    """The regressions of one function's series that the days show first (a Python worker's group)."""
-    rows = sorted(series.to_pylist(), key=lambda row: row["dt"])
+def _series_regressions(rows: list[dict[str, Any]], days: tuple[date, ...], settings: RegressionConfig) -> list[dict]:
+    """The regressions of one function's series (its daily points, oldest first) that the days show first."""
     found = []
     for day in days:
         window = [row for row in rows if window_start(day, settings) <= row["dt"] <= day]
@@ -68,16 +83,22 @@ def _series_regressions(series: pa.Table, days: tuple[date, ...], settings: Regr
         breakpoint_day = new_regression([DailyPoint(row["dt"], float(row["p95_ns"])) for row in window], settings)
         if breakpoint_day is not None:
             found.append({**{name: rows[0][name] for name in KEY}, "dt": day, "breakpoint_day": breakpoint_day})
-    return pa.Table.from_pylist(found, schema=_FOUND)
+    return found
 
 
-def _detector(days: tuple[date, ...], settings: RegressionConfig) -> Callable[[pa.Table], pa.Table]:
-    """`_series_regressions` for these days, with the type hints by which Spark knows an Arrow group function."""
+def _partition_regressions(
+    batches: Iterator[pa.RecordBatch], days: tuple[date, ...], settings: RegressionConfig
+) -> Iterator[pa.RecordBatch]:
+    """The regressions of a partition's series, its rows sorted by function and day.
 
-    def detect(series: pa.Table) -> pa.Table:
-        return _series_regressions(series, days, settings)
-
-    return detect
+    One Python call per partition rather than per function (Spark's grouped Arrow functions cost tens of
+    milliseconds a group); a partition holds the busiest functions' daily points, a few rows per function.
+    """
+    rows = [row for batch in batches for row in batch.to_pylist()]
+    found = []
+    for _, series in groupby(rows, key=itemgetter(*KEY)):
+        found.extend(_series_regressions(list(series), days, settings))
+    yield pa.RecordBatch.from_pylist(found, schema=_FOUND)
 
 
 def _sides(values: DataFrame, found: DataFrame, settings: RegressionConfig) -> DataFrame:
@@ -129,9 +150,14 @@ def detect_regressions(
     spark: SparkSession, warehouse: str, days: list[date], settings: RegressionConfig, run_id: str
 ) -> DataFrame:
     """The regressions that each of the days shows first, as rows of `function_regressions`."""
-    values = self_times(spark, warehouse, days, settings)
-    points = daily_points(values, settings)
-    found = points.groupBy(*KEY).applyInArrow(_detector(tuple(days), settings), from_arrow_schema(_FOUND))
+    functions = _functions(spark, warehouse, days, settings)
+    # Only the functions busiest on some day are measured day by day: the p95s are the job's dearest part.
+    eligible = busiest(functions, days, settings).cache()
+    values = self_times(functions, eligible.select(*KEY).distinct())
+    points = daily_points(values, eligible)
+    series = points.repartition(*KEY).sortWithinPartitions(*KEY, "dt")
+    detect = partial(_partition_regressions, days=tuple(days), settings=settings)
+    found = series.mapInArrow(detect, from_arrow_schema(_FOUND))
     sides = _sides(values, found, settings)
     before, after = _side(sides, False, "before"), _side(sides, True, "after")
     both = before.join(after.drop("function", "package"), on=[*KEY, "day", "breakpoint_day"])
