@@ -35,7 +35,7 @@ def build_regression_warehouse(spark, root: Path) -> RegressionWarehouse:
     reference = load_reference(str(PROJECT_ROOT / "conf" / "reference.json"))
     days = list(generated.days)
     results = run_days(
-        spark, config, reference, days, run_id="regress", force=False, arguments={}, report=lambda _: None
+        spark, config, reference, days, run_id="regression-days", force=False, arguments={}, report=lambda _: None
     )
     assert all(result.status == "finished" for result in results), [r.error for r in results]
     every_day = ["--start", days[0].isoformat(), "--end", days[-1].isoformat(), "--run-id", "first"]
