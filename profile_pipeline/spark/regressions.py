@@ -157,8 +157,11 @@ def detect_regressions(
     points = daily_points(values, eligible)
     series = points.repartition(*KEY).sortWithinPartitions(*KEY, "dt")
     detect = partial(_partition_regressions, days=tuple(days), settings=settings)
-    found = series.mapInArrow(detect, from_arrow_schema(_FOUND))
-    sides = _sides(values, found, settings)
+    # The regressions found are few: gathered here, so that measuring their sides is a plan of its own and the
+    # detection is not computed again inside it.
+    schema = from_arrow_schema(_FOUND)
+    found = spark.createDataFrame(series.mapInArrow(detect, schema).collect(), schema)
+    sides = _sides(self_times(functions, found.select(*KEY).distinct()), found, settings)
     before, after = _side(sides, False, "before"), _side(sides, True, "after")
     both = before.join(after.drop("function", "package"), on=[*KEY, "day", "breakpoint_day"])
     return both.select(*_columns(run_id))
