@@ -5,9 +5,9 @@
 
 The `functions` table is generated once under benchmarks/out/ with the job's schema, by Spark: each profile has
 `--functions` functions drawn from its project's pool of 500 (10 projects), each with one to three self times
-around the function's own level; one function of project 1 is three times slower from day 21 on. Then
-`jobs/detect_regressions.py` (its `main`, in this process) is timed for the last day (a nightly run, whose
-window reads the 30 days) and for every day of the range, after the Spark session has started.
+around the function's own level; one busy function of project 1 is eight times slower from day 21 on (22 to
+176 ms). Then `jobs/detect_regressions.py` (its `main`, in this process) is timed for the last day (a nightly
+run, whose window reads the 30 days) and for every day of the range, after the Spark session has started.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 FIRST = date(2026, 10, 1)
 TARGET_SECONDS = 60.0
 PROJECTS, POOL = 10, 500
-REGRESSED_FINGERPRINT, REGRESSION_DAY = 30, 20  # in project 1, from the 21st day
+REGRESSED_FINGERPRINT, REGRESSION_DAY = 10, 20  # in project 1, from the 21st day
 
 
 def build_functions(spark, warehouse: str, days: int, profiles: int, functions: int) -> None:
@@ -44,7 +44,7 @@ def build_functions(spark, warehouse: str, days: int, profiles: int, functions: 
     rows = rows.withColumn("fingerprint", (F.pow(F.rand(11), 2) * POOL).cast("long"))
     level = (F.col("fingerprint") % 50 + 1) * 2_000_000  # each function's own level: 2 to 100 ms
     slower = (F.col("project_id") == 1) & (F.col("fingerprint") == REGRESSED_FINGERPRINT)
-    level = F.when(slower & (F.col("day_index") >= REGRESSION_DAY), level * 3).otherwise(level)
+    level = F.when(slower & (F.col("day_index") >= REGRESSION_DAY), level * 8).otherwise(level)
     times = F.sequence(F.lit(0), (F.rand(17) * 3).cast("int"))
     rows = rows.select(
         "*",
