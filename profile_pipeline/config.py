@@ -152,6 +152,27 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class RegressionConfig:
+    """Function regressions (`jobs/detect_regressions.py`), after Sentry's statistical detector for functions.
+
+    Sentry's detector runs hourly: exponential moving averages of 20 and 40 hourly points, a relative
+    threshold of 0.2, 6 points before it trusts the averages, a 100 ms smallest change of p95, the 50 most
+    called application functions of each project. Daily points need shorter spans: with Sentry's, even a
+    doubled p95 never lifts the short average 20% over the long one.
+    """
+
+    window_days: int = 30  # days of daily p95s that a day's detection looks back over
+    short_days: int = 3  # spans of the short and long moving averages: weight 2 / (span + 1)
+    long_days: int = 14
+    threshold: float = 0.2  # the short average's relative rise over the long one that flags a function
+    min_data_points: int = 6  # days with data before the averages are trusted
+    min_change_ns: int = 100_000_000  # smallest rise of the p95 worth a regression
+    functions_per_project: int = 50  # the project's most called functions of the day are looked at
+    application_only: bool = True  # in-app functions only, as Sentry
+    examples: int = 3  # example profile ids kept on each side of the breakpoint
+
+
+@dataclass(frozen=True)
 class JobConfig:
     input: str = ""
     warehouse: str = "warehouse"
@@ -171,6 +192,7 @@ class JobConfig:
     # Process a day only once the archiver has declared it complete (`--require-complete`).
     require_complete: bool = False
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    regressions: RegressionConfig = field(default_factory=RegressionConfig)
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> JobConfig:
@@ -264,6 +286,7 @@ def _check(config: JobConfig) -> None:
     if not 0.0 <= config.options.metrics_dsn.rollout_rate <= 1.0:
         raise ConfigError("config key options.metrics_dsn.rollout_rate must be between 0 and 1")
     _check_archive(config.archive)
+    _check_regressions(config.regressions)
 
 
 _SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -284,3 +307,16 @@ def _check_archive(archive: ArchiveConfig) -> None:
         raise ConfigError("config keys archive.trigger_seconds, object_bytes > 0, max_offsets_per_trigger >= 0")
     if archive.lateness_seconds < 0 or archive.late_horizon_days < 1:
         raise ConfigError("config key archive.lateness_seconds must be >= 0 and archive.late_horizon_days >= 1")
+
+
+def _check_regressions(settings: RegressionConfig) -> None:
+    if not 1 <= settings.short_days < settings.long_days:
+        raise ConfigError("config key regressions.short_days must be at least 1 and below regressions.long_days")
+    if settings.window_days <= settings.min_data_points:
+        raise ConfigError("config key regressions.window_days must be above regressions.min_data_points")
+    if settings.min_data_points < 3:
+        raise ConfigError("config key regressions.min_data_points must be at least 3")
+    if settings.threshold <= 0.0:
+        raise ConfigError("config key regressions.threshold must be above 0")
+    if settings.functions_per_project < 1 or settings.examples < 1:
+        raise ConfigError("config keys regressions.functions_per_project and regressions.examples must be at least 1")

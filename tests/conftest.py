@@ -66,3 +66,11 @@ def pprof_tool() -> Path:
     from explore_tools import pprof_binary
 
     return pprof_binary()
+
+
+@pytest.fixture(scope="session")
+def regression_warehouse(spark, tmp_path_factory):
+    """Days in which one function gets slower with a new release, shared by the regression and notebook tests."""
+    from regression_warehouse import build_regression_warehouse
+
+    return build_regression_warehouse(spark, tmp_path_factory.mktemp("regression"))

@@ -103,3 +103,29 @@ def test_as_a_command_nothing_selected_is_exit_1_and_no_warehouse_exit_2(explore
         "--warehouse", explore_warehouse.path, "--platform", "rust", "--format", "speedscope", "--output", str(output)
     )
     assert written.returncode == 0 and written.stderr == "" and output.exists()
+
+
+def test_environment_and_thread_narrow_the_selection_as_the_library_does(explore_warehouse, tmp_path):
+    from deltalake import DeltaTable
+
+    from profile_pipeline.explore.selection import decode_payload
+
+    rows = DeltaTable(f"{explore_warehouse.path}/profiles").to_pyarrow_table(
+        columns=["event_id", "format", "platform", "sampled", "environment", "payload"]
+    )
+    python = next(
+        row
+        for row in rows.to_pylist()
+        if (row["platform"], row["format"], row["sampled"], row["environment"])
+        == ("python", "sample_v1", True, "production")
+    )
+    profile = decode_payload(python["payload"])
+    active = str(profile["transaction"]["active_thread_id"])
+    other = next(thread for thread in profile["profile"]["thread_metadata"] if thread != active)
+    output = tmp_path / "thread.txt"
+    argv = ["--warehouse", explore_warehouse.path, "--profile-id", python["event_id"], "--environment", "production"]
+    assert main([*argv, "--thread", other, "--format", "collapsed", "--output", str(output)]) == 0
+    chosen = flame_graph(explore_warehouse.path, Selection(profile_id=python["event_id"], thread=other))
+    default = flame_graph(explore_warehouse.path, Selection(profile_id=python["event_id"]))
+    assert sorted(read_collapsed(output.read_text()).stacks()) == sorted(chosen.stacks()) != sorted(default.stacks())
+    assert main([*argv[:-1], "staging", "--format", "collapsed", "--output", str(output)]) == 1

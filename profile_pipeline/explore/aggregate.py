@@ -6,16 +6,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from profile_pipeline.explore.selection import NothingSelected, Selection, read_profiles
-from profile_pipeline.explore.stacks import thread_stacks
+from profile_pipeline.explore.stacks import summed_thread_stacks
 from profile_pipeline.explore.tree import CallTree
+from profile_pipeline.spark import cycle_collection
 
 
 def tree_of(profiles: Iterable[tuple[str, dict[str, Any]]], thread: str | None = None) -> CallTree:
     """(format, profile JSON) pairs summed into one call tree, each profile's chosen thread."""
     tree = CallTree()
-    for fmt, profile in profiles:
-        tree.add_all(thread_stacks(profile, fmt, thread))
-        tree.profiles += 1
+    # The parsed profiles are many small containers and no cycles: the collector's passes would find nothing
+    # and cost more than the parsing (docs/performance.md, the flame graph).
+    with cycle_collection.paused():
+        for fmt, profile in profiles:
+            # Each distinct stack of a profile is walked down the tree once.
+            tree.add_all(summed_thread_stacks(profile, fmt, thread).items())
+            tree.profiles += 1
     return tree
 
 

@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--end", type=iso_day, help="last day (inclusive), with --start")
     which.add_argument("--platform", help="profile platform, e.g. python, cocoa, android")
     which.add_argument("--release", help="release, e.g. backend@2.20.0")
+    which.add_argument("--environment", help="environment, e.g. production")
     which.add_argument("--transaction", help="transaction name (transaction profiles only)")
+    which.add_argument("--thread", help="thread id whose stacks are read (default: active or main thread)")
     which.add_argument("--profile-id", help="one profile (its event id) or chunk (its chunk id)")
     other = parser.add_argument_group("comparison (the selection is before, this is after)")
     other.add_argument("--compare-release", help="after: the selection with this release")
@@ -66,7 +68,9 @@ def _selections(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tu
         end=args.end,
         platform=args.platform,
         release=args.release,
+        environment=args.environment,
         transaction=args.transaction,
+        thread=args.thread,
         profile_id=args.profile_id,
     )
     if args.compare_release is not None and args.compare_start is not None:

@@ -134,10 +134,17 @@ def decode_payload(payload: bytes) -> dict[str, Any]:
     return orjson.loads(zstandard.ZstdDecompressor().decompress(payload))
 
 
+def read_payloads(
+    warehouse: str, selection: Selection, storage_options: dict[str, str] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(format, zstd-compressed profile JSON) of each selected profile, one batch of rows in memory at a time."""
+    for rows in _read(warehouse, "profiles", selection, ["format", "payload"], storage_options):
+        yield from zip(rows.column("format").to_pylist(), rows.column("payload").to_pylist(), strict=True)
+
+
 def read_profiles(
     warehouse: str, selection: Selection, storage_options: dict[str, str] | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(format, profile JSON) of each selected profile, one batch of rows in memory at a time."""
-    for rows in _read(warehouse, "profiles", selection, ["format", "payload"], storage_options):
-        for fmt, payload in zip(rows.column("format").to_pylist(), rows.column("payload").to_pylist(), strict=True):
-            yield fmt, decode_payload(payload)
+    """(format, profile JSON) of each selected profile."""
+    for fmt, payload in read_payloads(warehouse, selection, storage_options):
+        yield fmt, decode_payload(payload)

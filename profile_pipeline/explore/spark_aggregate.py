@@ -15,7 +15,7 @@ from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from profile_pipeline.explore.selection import OPERATORS, NothingSelected, Selection, conditions, decode_payload
-from profile_pipeline.explore.stacks import Stack, thread_stacks
+from profile_pipeline.explore.stacks import Stack, summed_thread_stacks
 from profile_pipeline.explore.tree import CallTree
 
 _PROFILES = None  # the key under which a partition reports how many profiles it read
@@ -24,7 +24,7 @@ _PROFILES = None  # the key under which a partition reports how many profiles it
 def _partition_stacks(rows: Iterable[Any], thread: str | None) -> Iterator[tuple[Stack | None, int]]:
     summed: dict[Stack | None, int] = {_PROFILES: 0}
     for row in rows:
-        for stack, nanos in thread_stacks(decode_payload(row["payload"]), row["format"], thread):
+        for stack, nanos in summed_thread_stacks(decode_payload(row["payload"]), row["format"], thread).items():
             summed[stack] = summed.get(stack, 0) + nanos
         summed[_PROFILES] += 1
     return iter(summed.items())

@@ -8,7 +8,7 @@ transaction profiles and the main thread for chunks and legacy profiles, unless 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -52,7 +52,8 @@ def _main_thread(metadata: dict[str, Any], counts: dict[str, int]) -> str | None
     return max(counts, key=lambda key: counts[key]) if counts else None
 
 
-def _sampled(profile: dict[str, Any], fmt: str, thread: str | None) -> Iterator[tuple[Stack, int]]:
+def _sampled_intervals(profile: dict[str, Any], fmt: str, thread: str | None) -> Iterator[tuple[int, int]]:
+    """(stack id, nanoseconds) of each sampled interval of the thread, in time order."""
     body = profile.get("profile") or {}
     samples = [s for s in body.get("samples") or [] if isinstance(s, dict)]
     if thread is None and fmt == SAMPLE_V1:
@@ -63,8 +64,6 @@ def _sampled(profile: dict[str, Any], fmt: str, thread: str | None) -> Iterator[
         for sample in samples:
             counts[str(sample.get("thread_id"))] = counts.get(str(sample.get("thread_id")), 0) + 1
         thread = _main_thread(body.get("thread_metadata") or {}, counts)
-    frames = [sample_frame(frame) for frame in body.get("frames") or []]
-    stacks = [tuple(frames[index] for index in reversed(stack)) for stack in body.get("stacks") or []]
 
     def nanos(sample: dict[str, Any]) -> int:
         if fmt == SAMPLE_V1:
@@ -75,7 +74,40 @@ def _sampled(profile: dict[str, Any], fmt: str, thread: str | None) -> Iterator[
     timed = sorted((nanos(s), s["stack_id"]) for s in samples if str(s.get("thread_id")) == thread)
     for (start, stack_id), (end, _) in pairwise(timed):
         if end > start:
-            yield stacks[stack_id], end - start
+            yield stack_id, end - start
+
+
+def _sampled_stack(profile: dict[str, Any]) -> Callable[[int], Stack]:
+    """A stack of the sampled formats by its id, root first (each frame read once)."""
+    body = profile.get("profile") or {}
+    frames = [sample_frame(frame) for frame in body.get("frames") or []]
+    stacks = body.get("stacks") or []
+    return lambda stack_id: tuple(frames[index] for index in reversed(stacks[stack_id]))
+
+
+def _sampled(profile: dict[str, Any], fmt: str, thread: str | None) -> Iterator[tuple[Stack, int]]:
+    stack_of = _sampled_stack(profile)
+    built: dict[int, Stack] = {}
+    for stack_id, nanos in _sampled_intervals(profile, fmt, thread):
+        if stack_id not in built:
+            built[stack_id] = stack_of(stack_id)
+        yield built[stack_id], nanos
+
+
+def summed_thread_stacks(profile: dict[str, Any], fmt: str, thread: str | None = None) -> dict[Stack, int]:
+    """`thread_stacks` summed per stack, what a call tree needs: the sampled formats sum by stack id first."""
+    summed: dict[Stack, int] = {}
+    if fmt in (SAMPLE_V1, SAMPLE_V2):
+        by_id: dict[int, int] = {}
+        for stack_id, nanos in _sampled_intervals(profile, fmt, thread):
+            by_id[stack_id] = by_id.get(stack_id, 0) + nanos
+        stack_of = _sampled_stack(profile)
+        weighted = ((stack_of(stack_id), nanos) for stack_id, nanos in by_id.items())
+    else:
+        weighted = thread_stacks(profile, fmt, thread)
+    for stack, nanos in weighted:
+        summed[stack] = summed.get(stack, 0) + nanos
+    return summed
 
 
 def _legacy(profile: dict[str, Any], thread: str | None) -> Iterator[tuple[Stack, int]]:

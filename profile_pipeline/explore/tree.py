@@ -34,8 +34,11 @@ class CallTree:
         node = self.root
         node.total_ns += nanos
         for frame in stack:
-            node = node.children.setdefault(frame, Node(frame))
-            node.total_ns += nanos
+            child = node.children.get(frame)
+            if child is None:  # a new node only where the path is new (most of a walk is not)
+                child = node.children[frame] = Node(frame)
+            child.total_ns += nanos
+            node = child
         node.self_ns += nanos
 
     def add_all(self, weighted: Iterable[tuple[Stack, int]]) -> None:

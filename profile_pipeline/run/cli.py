@@ -48,10 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--symbols", help="symbol store URI in Symbolicator's unified layout")
     where.add_argument("--profiles-bucket", help="where the vroom stage stores compressed profile blobs")
     where.add_argument("--reference", help="JSON file of per-organization/project reference data")
-    when = parser.add_argument_group("days (one of --date, or --start with --end)")
-    when.add_argument("--date", type=iso_day, help="process this day")
-    when.add_argument("--start", type=iso_day, help="first day of a range (inclusive)")
-    when.add_argument("--end", type=iso_day, help="last day of a range (inclusive)")
+    add_day_arguments(parser, "process this day")
     run = parser.add_argument_group("run")
     run.add_argument("--config", help="TOML configuration file (flags override it)")
     run.add_argument("--run-id", help="identifier recorded with every row (default: time and random suffix)")
@@ -76,7 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _days(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[date]:
+def add_day_arguments(parser: argparse.ArgumentParser, date_help: str) -> None:
+    """--date, or --start with --end: the days of a command, read back by `days_from_args`."""
+    when = parser.add_argument_group("days (one of --date, or --start with --end)")
+    when.add_argument("--date", type=iso_day, help=date_help)
+    when.add_argument("--start", type=iso_day, help="first day of a range (inclusive)")
+    when.add_argument("--end", type=iso_day, help="last day of a range (inclusive)")
+
+
+def days_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[date]:
+    """The days of --date, or of --start to --end; a wrong combination is an argument error."""
     if args.date and (args.start or args.end):
         parser.error("--date cannot be combined with --start/--end")
     if args.date:
@@ -153,7 +159,7 @@ def with_advice(message: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    days = _days(args, parser)
+    days = days_from_args(args, parser)
     try:
         config = config_from_args(args)
         storage.configure(config.storage)

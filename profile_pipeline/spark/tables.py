@@ -148,6 +148,29 @@ CHUNKS = pa.schema(
     ]
 )
 
+# Written by `jobs/detect_regressions.py`, not by the processing job: one row per function regression, on the
+# day (`dt`) its detection first showed it. The sides are the days before the breakpoint and from it on,
+# within the detection's window; p95s are of self times, examples the profiles with the longest self time.
+FUNCTION_REGRESSIONS = pa.schema(
+    [
+        *_COMMON,
+        pa.field("organization_id", pa.int64()),
+        pa.field("project_id", pa.int64()),
+        pa.field("fingerprint", pa.decimal128(20, 0)),
+        pa.field("function", pa.string()),
+        pa.field("package", pa.string()),
+        pa.field("breakpoint_day", pa.date32()),
+        pa.field("p95_before_ns", pa.int64()),
+        pa.field("p95_after_ns", pa.int64()),
+        pa.field("count_before", pa.int64()),
+        pa.field("count_after", pa.int64()),
+        pa.field("profiles_before", pa.int64()),
+        pa.field("profiles_after", pa.int64()),
+        pa.field("examples_before", pa.list_(pa.string())),
+        pa.field("examples_after", pa.list_(pa.string())),
+    ]
+)
+
 # Messages the sampling gate dropped: counted, never written as a table of their own.
 DROPPED = pa.schema([pa.field("source_path", pa.string()), pa.field("source_offset", pa.int64())])
 
