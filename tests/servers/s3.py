@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -56,12 +57,18 @@ def refusing_endpoint() -> str:
 
 @contextmanager
 def running_s3_server() -> Iterator[S3Server]:
-    """Serve S3 on a free port of 127.0.0.1 until the block ends."""
+    """Serve S3 on a free port of 127.0.0.1 until the block ends, empty when it starts.
+
+    moto keeps its buckets in the process, shared by every server it runs: the state of an earlier test
+    module's server is reset, so that no module sees another's buckets.
+    """
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    requests.post(f"{endpoint}/moto-api/reset", timeout=30).raise_for_status()
     try:
-        yield S3Server(endpoint=f"http://{host}:{port}")
+        yield S3Server(endpoint=endpoint)
     finally:
         server.stop()
 
