@@ -1,0 +1,154 @@
+"""The maintenance job on real Delta tables and a real bucket directory: retention, erasure, kills, locks.
+
+Two days are processed once (module fixture), with project 7 kept 30 days by the reference data and
+project 2 kept the messages' 90 days; every test works on its own copy of that warehouse and bucket.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable
+from ops_input import write_day
+
+from profile_pipeline.adapters.reference import ReferenceData
+from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.run import maintain_cli
+from profile_pipeline.run.maintenance import Request, maintain
+from profile_pipeline.run.runner import FINISHED, run_days
+from profile_pipeline.spark.expiry import PROFILE_DATA, Erasure
+
+DAYS = [date(2026, 11, 3), date(2026, 11, 4)]
+SHORT, LONG = 7, 2  # projects kept 30 and 90 days
+REFERENCE = ReferenceData(projects={SHORT: {"retention_days": 30}})
+# The cocoa profile of project 7 on each day (ops_input names it after the day).
+SHORT_EVENTS = {day: f"{day:%Y%m%d}" + "c" * 24 for day in DAYS}
+
+
+def _config(root: Path) -> JobConfig:
+    return JobConfig(
+        input=str(root / "input"),
+        warehouse=str(root / "warehouse"),
+        symbolication=SymbolicationConfig(mode="off"),
+        vroom=VroomConfig(profiles_bucket=str(root / "bucket")),
+    )
+
+
+@pytest.fixture(scope="module")
+def processed(spark, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("maintenance")
+    for day in DAYS:
+        write_day(root / "input", day)
+    results = run_days(
+        spark, _config(root), REFERENCE, DAYS, run_id="nightly", force=False, arguments={}, report=lambda _: None
+    )
+    assert [result.status for result in results] == [FINISHED, FINISHED]
+    return root
+
+
+@pytest.fixture
+def lake(processed: Path, tmp_path: Path) -> Path:
+    """A copy of the processed warehouse and bucket (Delta tables hold relative paths: a copy is a table)."""
+    for name in ("input", "warehouse", "bucket"):
+        shutil.copytree(processed / name, tmp_path / name)
+    return tmp_path
+
+
+def rows(root: Path, table: str) -> pd.DataFrame:
+    return DeltaTable(str(root / "warehouse" / table)).to_pandas()
+
+
+def blobs(root: Path) -> set[str]:
+    bucket = root / "bucket"
+    return {str(path.relative_to(bucket)) for path in bucket.rglob("*") if path.is_file()}
+
+
+def request(today: date, erasure: Erasure | None = None) -> Request:
+    return Request(today, "maintenance", erasure or Erasure(), vacuum_hours=168.0, dry_run=False)
+
+
+def test_every_table_of_profile_data_carries_the_retention_of_its_profile(processed: Path):
+    for table in PROFILE_DATA:
+        frame = rows(processed, table)
+        project = "project_id"
+        kept = frame.groupby(project)["retention_days"].unique().map(sorted).to_dict()
+        expected = {SHORT: [30], LONG: [90]}
+        assert kept == {key: value for key, value in expected.items() if key in kept}, table
+        # These days' profiles have functions and outcomes, a quarantined message; no chunk, no occurrence.
+        assert frame.empty == (table in ("chunks", "occurrences")), table
+
+
+def test_mixed_retentions_in_one_day_expire_each_on_its_own_date(spark, lake: Path):
+    config = _config(lake)
+    first = DAYS[0]
+    everything = {table: len(rows(lake, table)) for table in PROFILE_DATA}
+    all_blobs = blobs(lake)
+
+    # On the 30th day after the first day nothing has expired yet: only the log was read.
+    assert maintain(spark, config, request(first + timedelta(days=30))).rows_deleted == {}
+
+    summary = maintain(spark, config, request(first + timedelta(days=31)))
+
+    profiles = rows(lake, "profiles")
+    kept = set(zip(profiles["dt"], profiles["project_id"], strict=True))
+    assert kept == {(first, LONG), (DAYS[1], LONG), (DAYS[1], SHORT)}
+    for table in ("functions", "occurrences", "quarantine"):
+        frame = rows(lake, table)
+        assert not ((frame["dt"] == first) & (frame["project_id"] == SHORT)).any(), table
+    assert len(rows(lake, "outcomes")) == everything["outcomes"]  # kept a year: they outlive the data
+    assert all_blobs - blobs(lake) == {f"1/{SHORT}/{SHORT_EVENTS[first]}"}
+    deleted = summary.rows_deleted["retention"]
+    assert deleted["profiles"] == 1 and deleted["quarantine"] == 1 and summary.blobs_deleted == 1
+    (record,) = rows(lake, "deletions").to_dict("records")
+    assert (record["reason"], record["blobs"], dict(record["rows"])) == ("retention", 1, deleted)
+
+
+def test_an_erased_project_is_gone_from_every_table_blob_and_file_and_does_not_come_back(spark, lake: Path, capsys):
+    config = _config(lake)
+    argv = ["--warehouse", str(lake / "warehouse"), "--profiles-bucket", str(lake / "bucket")]
+    argv += ["--today", str(DAYS[1] + timedelta(days=1)), "--delete-project", str(SHORT), "--run-id", "erase"]
+
+    assert maintain_cli.main([*argv, "--dry-run"]) == maintain_cli.EXIT_OK
+    assert "dry run: would delete 2 row(s) of profiles (erasure)" in capsys.readouterr().out
+    assert not (lake / "warehouse" / "erasures").exists() and len(rows(lake, "profiles")) == 4
+
+    assert maintain_cli.main([*argv, "--vacuum-hours", "0"]) == maintain_cli.EXIT_OK
+
+    printed = capsys.readouterr().out
+    assert "rows deleted (erasure): " in printed and "blobs deleted: 2" in printed
+    for table in PROFILE_DATA:
+        frame = rows(lake, table)
+        assert SHORT not in set(frame["project_id"]), table
+    assert set(rows(lake, "profiles")["project_id"]) == {LONG}
+    assert not any(path.startswith(f"1/{SHORT}/") for path in blobs(lake)) and blobs(lake)
+    (erasure,) = rows(lake, "erasures").to_dict("records")
+    assert (erasure["scope"], erasure["id"], erasure["run_id"]) == ("project", SHORT, "erase")
+    assert erasure["completed_at"] is not None
+    (deletion,) = rows(lake, "deletions").to_dict("records")
+    assert deletion["reason"] == "erasure" and list(deletion["projects"]) == [SHORT]
+    assert dict(deletion["rows"])["profiles"] == 2 and deletion["blobs"] == 2
+    # Physically gone: no data file left under any table holds a row of the project or its profiles' ids.
+    for table in PROFILE_DATA:
+        for path in (lake / "warehouse" / table).rglob("*.parquet"):
+            if "_delta_log" in path.parts:
+                continue
+            data = pq.read_table(path)
+            assert SHORT not in set(data.column("project_id").to_pylist()), path
+        for path in (lake / "warehouse" / table).rglob("*"):
+            if path.is_file() and "_delta_log" not in path.parts:
+                content = path.read_bytes()
+                assert not any(event.encode() in content for event in SHORT_EVENTS.values()), path
+
+    # An old day processed again drops the erased project's messages: counted, not stored, not quarantined.
+    (again,) = run_days(
+        spark, config, REFERENCE, [DAYS[0]], run_id="again", force=True, arguments={}, report=lambda _: None
+    )
+    assert again.status == FINISHED and again.counts["erased"] == 2 and again.counts["quarantine"] == 0
+    for table in PROFILE_DATA:
+        assert SHORT not in set(rows(lake, table)["project_id"]), table
+    assert not any(path.startswith(f"1/{SHORT}/") for path in blobs(lake))
