@@ -6,7 +6,10 @@ project 2 kept the messages' 90 days; every test works on its own copy of that w
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,11 +17,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
+from job_cli import PROJECT_ROOT, job_environment, run_from_project_root
 from ops_input import write_day
 
 from profile_pipeline.adapters.reference import ReferenceData
-from profile_pipeline.config import JobConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.config import JobConfig, LockConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.crash_points import ENVIRONMENT
 from profile_pipeline.run import maintain_cli
+from profile_pipeline.run.day_lock import DayLock
 from profile_pipeline.run.maintenance import Request, maintain
 from profile_pipeline.run.runner import FINISHED, run_days
 from profile_pipeline.spark.expiry import PROFILE_DATA, Erasure
@@ -152,3 +158,74 @@ def test_an_erased_project_is_gone_from_every_table_blob_and_file_and_does_not_c
     for table in PROFILE_DATA:
         assert SHORT not in set(rows(lake, table)["project_id"]), table
     assert not any(path.startswith(f"1/{SHORT}/") for path in blobs(lake))
+
+
+def _maintenance(root: Path, *args: str, crash_at: str | None = None):
+    command = [sys.executable, str(PROJECT_ROOT / "jobs" / "maintain_tables.py")]
+    command += ["--warehouse", str(root / "warehouse"), "--profiles-bucket", str(root / "bucket"), *args]
+    return run_from_project_root(command, job_environment({ENVIRONMENT: crash_at} if crash_at else {}))
+
+
+def _state(root: Path) -> tuple[dict[str, list], set[str]]:
+    tables = {}
+    for table in PROFILE_DATA:
+        frame = rows(root, table)
+        tables[table] = sorted(zip(frame["dt"], frame["project_id"], frame["retention_days"], strict=True))
+    return tables, blobs(root)
+
+
+def test_runs_killed_anywhere_then_a_normal_run_give_the_undisturbed_result(spark, lake: Path, tmp_path_factory):
+    today = DAYS[0] + timedelta(days=31)
+    args = ["--today", str(today), "--delete-project", str(LONG)]
+    undisturbed = tmp_path_factory.mktemp("undisturbed")
+    for name in ("warehouse", "bucket"):
+        shutil.copytree(lake / name, undisturbed / name)
+    erasure = Erasure(projects=frozenset({LONG}))
+    maintain(spark, _config(undisturbed), request(today, erasure))
+    expected = _state(undisturbed)
+    assert expected != _state(lake)
+
+    # Killed with the blobs listed; then between the tables' deletes, with the first run's list finished and
+    # its own left behind; then after the vacuum, before recording the run.
+    for point in ("maintain:listed", "maintain:deleted:functions", "maintain:vacuumed"):
+        killed = _maintenance(lake, *args, crash_at=point)
+        assert killed.returncode == -signal.SIGKILL, (point, killed.stderr[-2000:])
+        if point == "maintain:deleted:functions":
+            assert list((lake / "warehouse" / "_maintenance" / "blobs").iterdir())  # the next run finishes it
+            assert not set(rows(lake, "profiles")["project_id"]) & {LONG}
+            assert LONG in set(rows(lake, "outcomes")["project_id"])
+
+    final = _maintenance(lake, "--today", str(today))
+
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert _state(lake) == expected
+    assert not list((lake / "warehouse" / "_maintenance" / "blobs").iterdir())
+    erasures = rows(lake, "erasures")
+    assert erasures["completed_at"].notna().all() and set(erasures["id"]) == {LONG}
+
+
+def test_maintenance_and_processing_of_the_same_day_never_race(spark, lake: Path, capsys):
+    config = _config(lake)
+    today = DAYS[0] + timedelta(days=31)
+    argv = ["--warehouse", str(lake / "warehouse"), "--profiles-bucket", str(lake / "bucket"), "--today", str(today)]
+    before = _state(lake)
+
+    # A processing run holds the first day: maintenance, which has rows of that day to delete, is refused.
+    with DayLock(config.warehouse, DAYS[0], "nightly-rerun", LockConfig()):
+        status = maintain_cli.main([*argv, "--run-id", "refused"])
+    assert status == maintain_cli.EXIT_REFUSED
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"maintain_tables.py: error: refused: {DAYS[0]} is held by run nightly-rerun")
+    assert "\n" not in error and _state(lake) == before
+
+    # Maintenance holds the day: the processing run of it is refused, and nothing of the day is lost.
+    with DayLock(config.warehouse, DAYS[0], "maintenance", LockConfig()):
+        (refused,) = run_days(
+            spark, config, REFERENCE, [DAYS[0]], run_id="rerun", force=True, arguments={}, report=lambda _: None
+        )
+    assert refused.status == "refused" and _state(lake) == before
+
+    assert maintain_cli.main([*argv, "--run-id", "after"]) == maintain_cli.EXIT_OK
+    runs = rows(lake, "maintenance_runs")
+    assert list(runs["run_id"]) == ["after"]
+    assert json.loads(runs["summary"][0])["blobs_deleted"] == 1
