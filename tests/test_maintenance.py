@@ -10,6 +10,7 @@ import json
 import shutil
 import signal
 import sys
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from job_cli import PROJECT_ROOT, job_environment, run_from_project_root
 from ops_input import write_day
 
 from profile_pipeline.adapters.reference import ReferenceData
-from profile_pipeline.config import JobConfig, LockConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.config import JobConfig, LockConfig, MaintenanceConfig, SymbolicationConfig, VroomConfig
 from profile_pipeline.crash_points import ENVIRONMENT
 from profile_pipeline.run import maintain_cli
 from profile_pipeline.run.day_lock import DayLock
@@ -229,3 +230,26 @@ def test_maintenance_and_processing_of_the_same_day_never_race(spark, lake: Path
     runs = rows(lake, "maintenance_runs")
     assert list(runs["run_id"]) == ["after"]
     assert json.loads(runs["summary"][0])["blobs_deleted"] == 1
+
+
+def test_old_days_are_compacted_one_by_one_and_readers_see_the_same_rows(spark, lake: Path):
+    config = replace(_config(lake), maintenance=MaintenanceConfig(compact_after_days=3))
+    before = {table: rows(lake, table).drop(columns="run_id") for table in PROFILE_DATA}
+    # The processing job's tasks left a file per input object: two per day in `profiles`.
+    assert len(DeltaTable(str(lake / "warehouse" / "profiles")).file_uris()) == 4
+
+    summary = maintain(spark, config, request(DAYS[1] + timedelta(days=4)))
+
+    assert summary.files_before_compaction["profiles"] == 4 and summary.files_after_compaction["profiles"] == 2
+    assert len(DeltaTable(str(lake / "warehouse" / "profiles")).file_uris()) == 2
+    for table, frame in before.items():
+        after = rows(lake, table).drop(columns="run_id")
+        columns = sorted(frame.columns)
+        key = ["dt", "project_id", "retention_days"]
+        assert (
+            after[columns]
+            .sort_values(key)
+            .map(repr)
+            .reset_index(drop=True)
+            .equals(frame[columns].sort_values(key).map(repr).reset_index(drop=True))
+        ), table
