@@ -38,6 +38,14 @@ SPARK_SUBMIT = (
     "--date {{ ds }} --run-id airflow-{{ ds_nodash }}-{{ ti.try_number }}"
 )
 
+# After the night's processing: retention, erasures asked for since, compaction, vacuum (docs/operations.md).
+MAINTAIN = (
+    f"cd {PROJECT} && spark-submit --master yarn --deploy-mode client "
+    "--properties-file conf/spark-defaults.production.conf "
+    "jobs/maintain_tables.py --config conf/production.toml "
+    "--today {{ macros.ds_add(ds, 1) }} --run-id airflow-maintain-{{ ds_nodash }}-{{ ti.try_number }}"
+)
+
 with DAG(
     dag_id="profile_pipeline_nightly",
     description="Sentry profile processing: one day of raw ingest messages into the Delta tables",
@@ -55,4 +63,6 @@ with DAG(
 ) as dag:
     archive = BashOperator(task_id="archive_ingest", bash_command=ARCHIVE)
     process = BashOperator(task_id="process_profiles", bash_command=SPARK_SUBMIT, skip_on_exit_code=3)
-    archive >> process
+    # Run after, never beside, the processing: one writing driver per table on S3.
+    maintain = BashOperator(task_id="maintain_tables", bash_command=MAINTAIN, skip_on_exit_code=3)
+    archive >> process >> maintain

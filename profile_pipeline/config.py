@@ -173,6 +173,21 @@ class RegressionConfig:
 
 
 @dataclass(frozen=True)
+class MaintenanceConfig:
+    """The maintenance job's lifecycle of the tables (docs/operations.md, "Maintaining the tables")."""
+
+    # Kept longer than the profiles they count: they feed billing-style reports.
+    outcomes_retention_days: int = 395
+    job_runs_retention_days: int = 395
+    maintenance_runs_retention_days: int = 395
+    # Delta's time-travel window: files a DELETE unlinked are purged and vacuumed once they are this old.
+    vacuum_hours: float = 168.0
+    # Days at least this old are no longer written by the nightly run: they are compacted.
+    compact_after_days: int = 3
+    target_file_bytes: int = 128 * MiB
+
+
+@dataclass(frozen=True)
 class JobConfig:
     input: str = ""
     warehouse: str = "warehouse"
@@ -193,6 +208,7 @@ class JobConfig:
     require_complete: bool = False
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     regressions: RegressionConfig = field(default_factory=RegressionConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> JobConfig:
@@ -283,6 +299,12 @@ def _check(config: JobConfig) -> None:
         raise ConfigError("config key locks.heartbeat_seconds must be above 0 and below locks.expiry_seconds")
     if not 0.0 <= config.max_unexpected_failure_share <= 1.0:
         raise ConfigError("config key max_unexpected_failure_share must be between 0 and 1")
+    care = config.maintenance
+    for key in ("outcomes_retention_days", "job_runs_retention_days", "maintenance_runs_retention_days"):
+        if getattr(care, key) < 1:
+            raise ConfigError(f"config key maintenance.{key} must be at least 1")
+    if care.vacuum_hours < 0 or care.compact_after_days < 0 or care.target_file_bytes < 1:
+        raise ConfigError("config keys maintenance.vacuum_hours and compact_after_days must be 0 or more")
     if not 0.0 <= config.options.metrics_dsn.rollout_rate <= 1.0:
         raise ConfigError("config key options.metrics_dsn.rollout_rate must be between 0 and 1")
     _check_archive(config.archive)

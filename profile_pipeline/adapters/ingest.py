@@ -45,6 +45,8 @@ class BadInput:
     emits_outcomes: bool = True
     # Raised where no step expected it: counted apart from the expected kinds of bad input.
     unexpected: bool = False
+    # The message's `retention_days` where it could be read (resolved like a profile's, docs/design.md).
+    retention_days: int | None = None
 
 
 class _TooLarge(Exception):

@@ -24,12 +24,18 @@ from profile_pipeline.config import ConfigError
 class ReferenceData:
     organizations: dict[int, dict[str, Any]] = field(default_factory=dict)
     projects: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Erased by the maintenance job (its `erasures` table): their messages are dropped, never stored again.
+    erased_organizations: frozenset[int] = frozenset()
+    erased_projects: frozenset[int] = frozenset()
 
     def organization(self, organization_id: int) -> dict[str, Any]:
         return self.organizations.get(organization_id, {})
 
     def project(self, project_id: int) -> dict[str, Any]:
         return self.projects.get(project_id, {})
+
+    def is_erased(self, organization_id: int | None, project_id: int | None) -> bool:
+        return organization_id in self.erased_organizations or project_id in self.erased_projects
 
     def retention_days(self, organization_id: int, project_id: int) -> int | None:
         """The reference table's retention for a profile, project first, then organization."""

@@ -29,6 +29,7 @@ from profile_pipeline import crash_points
 from profile_pipeline.adapters.reference import ReferenceData
 from profile_pipeline.config import JobConfig
 from profile_pipeline.run.day_lock import DayLock, DayRefused
+from profile_pipeline.spark import maintenance_records
 from profile_pipeline.spark.job import (
     StagedDay,
     delete_staging,
@@ -147,7 +148,7 @@ def day_summary(result: DayResult) -> dict[str, Any]:
     frames, resolved = counts.get("frames_total", 0), counts.get("frames_symbolicated", 0)
     return {
         **counts,
-        "messages_in": int(sum(counts.get(name, 0) for name in ("profiles", "quarantine", "dropped"))),
+        "messages_in": _messages(counts),
         "profiles_out": int(counts.get("profiles", 0)),
         "quarantined": int(counts.get("quarantine", 0)),
         "dropped_by_sampling": int(counts.get("dropped", 0)),
@@ -236,8 +237,8 @@ def _no_progress(_: str) -> None:
 
 
 def _messages(counts: dict[str, Any]) -> int:
-    """The day's messages: each lands in exactly one of profiles, quarantine or the dropped count."""
-    return sum(int(counts.get(name, 0)) for name in ("profiles", "quarantine", "dropped"))
+    """The day's messages: each lands in exactly one of profiles, quarantine, the dropped or the erased count."""
+    return sum(int(counts.get(name, 0)) for name in ("profiles", "quarantine", "dropped", "erased"))
 
 
 def over_unexpected_ceiling(counts: dict[str, Any], ceiling: float) -> bool:
@@ -276,6 +277,7 @@ def run_days(
     that the same command resumes there.
     """
     done = set() if force else finished_days(spark, config.warehouse, archive_offsets=archive_offsets)
+    reference = _with_erasures(spark, config.warehouse, reference)
     results: list[DayResult] = []
     remaining = list(days)
     while remaining:
@@ -293,6 +295,13 @@ def run_days(
                 return results
         remaining = remaining[len(group_results) :]
     return results
+
+
+def _with_erasures(spark: SparkSession, warehouse: str, reference: ReferenceData) -> ReferenceData:
+    """The reference data with the organizations and projects the maintenance job erased: their messages are
+    dropped, so that an old day processed again never brings them back."""
+    erased = maintenance_records.erased(spark, warehouse)
+    return replace(reference, erased_organizations=erased.organizations, erased_projects=erased.projects)
 
 
 def _next_group(spark: SparkSession, config: JobConfig, remaining: list[date], done: set[date]) -> list[date]:

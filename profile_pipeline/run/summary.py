@@ -11,7 +11,7 @@ def format_day(result: DayResult) -> str:
     if result.status != "finished":
         return f"{result.day}: {result.status}: {result.error}"
     counts = result.counts
-    messages = counts["profiles"] + counts["quarantine"] + counts["dropped"]
+    messages = counts["profiles"] + counts["quarantine"] + counts["dropped"] + counts.get("erased", 0)
     frames, resolved = counts.get("frames_total", 0), counts.get("frames_symbolicated", 0)
     coverage = f"{resolved / frames:.1%}" if frames else "n/a"
     lines = [
@@ -25,6 +25,8 @@ def format_day(result: DayResult) -> str:
         f"  symbolication: {resolved} of {frames} frames ({coverage})",
         "  outcomes:",
     ]
+    if counts.get("erased"):
+        lines.insert(2, f"  dropped as erased (maintenance job's erasures) {counts['erased']}")
     for row in counts["outcomes_by_reason"]:
         reason = row["reason"] or "-"
         lines.append(

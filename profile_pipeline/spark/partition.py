@@ -24,6 +24,7 @@ from profile_pipeline.spark import cycle_collection
 from profile_pipeline.spark.tables import STAGED, TABLES, profile_row
 from profile_pipeline.stages.context import StageContext
 from profile_pipeline.stages.envelope import Dropped, open_message
+from profile_pipeline.stages.normalize import retention_days
 from profile_pipeline.stages.outcomes import failed_outcomes, success_outcomes
 from profile_pipeline.stages.pipeline import run_stages
 from profile_pipeline.work import (
@@ -71,7 +72,9 @@ def _units(objects: Iterable[InputObject], ctx: StageContext) -> Iterator[Unit]:
     for path, length, content in objects:
         for record in _records(path, length, content, ctx):
             opened = record if isinstance(record, BadInput) else _open(record, ctx)
-            if isinstance(opened, ProfileWork):
+            if not isinstance(opened, Dropped) and ctx.reference.is_erased(opened.organization_id, opened.project_id):
+                yield Unit([("erased", {"source_path": opened.source.path, "source_offset": opened.source.offset})])
+            elif isinstance(opened, ProfileWork):
                 batch.append(opened)
                 if len(batch) >= ctx.config.batch_profiles:
                     yield from _finish_batch(batch, ctx)
@@ -131,10 +134,18 @@ def _common(ctx: StageContext) -> dict[str, Any]:
     return {"dt": ctx.day, "run_id": ctx.run_id}
 
 
+def _bad_input_retention(bad: BadInput, ctx: StageContext) -> int:
+    """The retention of a bad input's rows, resolved as a profile's: reference data, the message, the default."""
+    identified = bad.organization_id is not None and bad.project_id is not None
+    reference = ctx.reference.retention_days(bad.organization_id, bad.project_id) if identified else None
+    return retention_days(reference, {"retention_days": bad.retention_days}, ctx.config.options.default_retention_days)
+
+
 def _quarantine_rows(bad: BadInput, ctx: StageContext) -> Iterator[Row]:
     """A quarantine row, and INVALID outcomes where organization and project are known."""
     keep_raw = bad.raw is not None and len(bad.raw) <= ctx.config.limits.max_quarantine_raw_bytes
     source = bad.source
+    retention = _bad_input_retention(bad, ctx)
     yield (
         "quarantine",
         {
@@ -150,6 +161,7 @@ def _quarantine_rows(bad: BadInput, ctx: StageContext) -> Iterator[Row]:
             "project_id": bad.project_id,
             "event_id": bad.event_id,
             "unexpected": bad.unexpected,
+            "retention_days": retention,
         },
     )
     if bad.emits_outcomes and bad.organization_id is not None and bad.project_id is not None:
@@ -162,7 +174,7 @@ def _quarantine_rows(bad: BadInput, ctx: StageContext) -> Iterator[Row]:
             chunk=bad.chunk,
             sampled=bad.sampled,
         ):
-            yield "outcomes", {**_common(ctx), **outcome}
+            yield "outcomes", {**_common(ctx), **outcome, "retention_days": retention}
 
 
 def _finish_batch(batch: list[ProfileWork], ctx: StageContext) -> Iterator[Unit]:
@@ -206,6 +218,7 @@ def _failed_input(work: ProfileWork, reason: str | None = None) -> BadInput:
         sampled=work.sampled,
         emits_outcomes=kind in OUTCOME_REASONS,
         unexpected=reason is not None or failure.unexpected,
+        retention_days=work.profile.get("retention_days", work.message.get("retention_days")),
     )
 
 
@@ -235,7 +248,7 @@ def _work_rows(work: ProfileWork, ctx: StageContext, compressor: zstandard.ZstdC
     try:
         return [
             ("profiles", row),
-            *(("outcomes", {**common, **outcome}) for outcome in outcomes),
+            *(("outcomes", {**common, **outcome, "retention_days": row["retention_days"]}) for outcome in outcomes),
             *_side_rows(work, row, common),
         ]
     except FATAL:
@@ -256,6 +269,7 @@ def _side_rows(work: ProfileWork, row: dict[str, Any], common: dict[str, Any]) -
         "environment": row["environment"],
         "transaction_name": row["transaction_name"],
         "timestamp": row["timestamp"],
+        "retention_days": row["retention_days"],
     }
     for function in work.functions:
         yield "functions", {**profile_columns, **function}
@@ -267,6 +281,7 @@ def _side_rows(work: ProfileWork, row: dict[str, Any], common: dict[str, Any]) -
                 "organization_id": work.organization_id,
                 "project_id": work.project_id,
                 "profile_id": row["event_id"],
+                "retention_days": row["retention_days"],
                 **occurrence,
             },
         )
@@ -274,7 +289,7 @@ def _side_rows(work: ProfileWork, row: dict[str, Any], common: dict[str, Any]) -
         yield "chunks", {**common, "organization_id": work.organization_id, **work.chunk_metadata}
 
 
-_STAGED_COLUMNS = (*TABLES, "dropped")
+_STAGED_COLUMNS = (*TABLES, "dropped", "erased")
 
 
 def _record(table: str, row: dict[str, Any]) -> dict[str, Any]:

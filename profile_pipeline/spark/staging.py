@@ -46,7 +46,7 @@ class DayCounts:
     """What `job_runs` and the summary count of a day: rows per table and dropped, frames, outcomes by reason,
     quarantine by kind. Added up batch by batch in the workers, then task by task on the driver."""
 
-    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*TABLES, "dropped"), 0))
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*TABLES, "dropped", "erased"), 0))
     frames_total: int = 0
     frames_symbolicated: int = 0
     unexpected_failures: int = 0
@@ -74,8 +74,9 @@ class DayCounts:
                 totals[0] += group["count_all"]
                 totals[1] += group["quantity_sum"] or 0
 
-    def add_dropped(self, dropped: int) -> None:
+    def add_dropped(self, dropped: int, erased: int) -> None:
         self.rows["dropped"] += dropped
+        self.rows["erased"] += erased
 
     def merge(self, other: DayCounts) -> None:
         for name, rows in other.rows.items():
@@ -215,4 +216,6 @@ def stage_batch(batch: pa.RecordBatch, files: DayFiles, counts: DayCounts) -> No
         rows = table_rows(batch, table)
         files.write(table, rows)
         counts.add_table(table, rows)
-    counts.add_dropped(pc.sum(batch.column("dropped").is_valid()).as_py() or 0)
+    counts.add_dropped(
+        pc.sum(batch.column("dropped").is_valid()).as_py() or 0, pc.sum(batch.column("erased").is_valid()).as_py() or 0
+    )

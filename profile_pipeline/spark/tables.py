@@ -20,6 +20,8 @@ from profile_pipeline.work import ProfileWork
 
 _TS = pa.timestamp("us", tz="UTC")
 _COMMON = [pa.field("dt", pa.date32()), pa.field("run_id", pa.string())]
+# The days its profile is kept (docs/design.md, "Retention and erasure"): a row expires on its own day plus these.
+_RETENTION = pa.field("retention_days", pa.int32())
 
 PROFILES = pa.schema(
     [
@@ -72,6 +74,7 @@ OUTCOMES = pa.schema(
         pa.field("category", pa.int32()),
         pa.field("category_name", pa.string()),
         pa.field("quantity", pa.int64()),
+        _RETENTION,
     ]
 )
 
@@ -91,6 +94,7 @@ QUARANTINE = pa.schema(
         pa.field("event_id", pa.string()),
         # Raised where no step expected it (a fault of the job, not of the input): counted apart in job_runs.
         pa.field("unexpected", pa.bool_()),
+        _RETENTION,
     ]
 )
 
@@ -115,6 +119,7 @@ FUNCTIONS = pa.schema(
         pa.field("in_app", pa.bool_()),
         pa.field("self_times_ns", pa.list_(pa.int64())),
         pa.field("thread_id", pa.string()),
+        _RETENTION,
     ]
 )
 
@@ -125,6 +130,7 @@ OCCURRENCES = pa.schema(
         pa.field("project_id", pa.int64()),
         pa.field("profile_id", pa.string()),
         pa.field("occurrence", pa.string()),
+        _RETENTION,
     ]
 )
 
@@ -171,7 +177,7 @@ FUNCTION_REGRESSIONS = pa.schema(
     ]
 )
 
-# Messages the sampling gate dropped: counted, never written as a table of their own.
+# Messages the sampling gate dropped, and those of erased organizations and projects: counted, never stored.
 DROPPED = pa.schema([pa.field("source_path", pa.string()), pa.field("source_offset", pa.int64())])
 
 TABLES: dict[str, pa.Schema] = {
@@ -185,7 +191,7 @@ TABLES: dict[str, pa.Schema] = {
 
 STAGED = pa.schema(
     [pa.field(name, pa.struct(list(schema))) for name, schema in TABLES.items()]
-    + [pa.field("dropped", pa.struct(list(DROPPED)))]
+    + [pa.field("dropped", pa.struct(list(DROPPED))), pa.field("erased", pa.struct(list(DROPPED)))]
 )
 
 

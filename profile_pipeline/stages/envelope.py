@@ -79,6 +79,8 @@ def open_message(message: RawMessage, config: JobConfig) -> ProfileWork | BadInp
     for key in ("key_id", "retention_days"):
         if value.get(key) is not None and not (_is_int(value[key]) and abs(value[key]) <= _MAX_INTEGER):
             return bad(f"bad_type:{key}", f"{key} must be an integer or nil, not {value[key]!r:.80}", **known)
+    # Kept with a quarantined message so that its row expires with the message's retention.
+    known["retention_days"] = value.get("retention_days")
 
     # §4.1: the consumer drops unsampled messages before their payload is even decoded.
     if not sampled and not config.options.unsampled_profiles_enabled:

@@ -1,0 +1,252 @@
+"""One maintenance run: finish what earlier runs left, delete expired and erased data, compact, vacuum.
+
+The order makes a run killed anywhere harmless (docs/design.md, "Retention and erasure"):
+
+1. An erasure asked for is recorded in `erasures` first: from then on the processing job drops its
+   messages, and every run finishes it until its rows and blobs are all deleted.
+2. The blob lists earlier runs left (`profile_pipeline/spark/blob_lists.py`) are finished.
+3. The days that can hold expired or erased rows are found from the tables' logs, and locked.
+4. The blobs of the selected profiles and chunks are listed durably, then the rows of every table are
+   deleted, then the blobs, then the list. Deleting by predicate is idempotent: a rerun deletes the rest.
+5. Days no longer written are compacted, one at a time under the day's lock; then every table is purged
+   and vacuumed beyond the time-travel window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from profile_pipeline import crash_points
+from profile_pipeline.config import JobConfig
+from profile_pipeline.run.day_lock import DayLock, DayRefused
+from profile_pipeline.spark import blob_lists, maintenance_records, table_care
+from profile_pipeline.spark.expiry import Erasure, FileSummary, Lifetime, Selection, file_summaries, lifetimes, select
+from profile_pipeline.spark.job import table_uri
+
+Progress = Callable[[str], None]
+_BLOB_TABLE = "profiles"  # every stored profile and chunk has its row here
+
+
+@dataclass(frozen=True)
+class Request:
+    today: date
+    run_id: str
+    erasure: Erasure
+    vacuum_hours: float
+    dry_run: bool
+
+
+@dataclass
+class Summary:
+    """What a run did, as printed and as recorded in `maintenance_runs`."""
+
+    rows_deleted: dict[str, dict[str, int]] = field(default_factory=dict)  # reason -> table -> rows
+    blobs_deleted: int = 0
+    files_before_compaction: dict[str, int] = field(default_factory=dict)
+    files_after_compaction: dict[str, int] = field(default_factory=dict)
+    compaction_refused: list[str] = field(default_factory=list)
+    bytes_vacuumed: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add_rows(self, reason: str, table: str, rows: int) -> None:
+        if rows:
+            by_table = self.rows_deleted.setdefault(reason, {})
+            by_table[table] = by_table.get(table, 0) + rows
+
+    def add_compaction(self, table: str, before: int, after: int) -> None:
+        self.files_before_compaction[table] = self.files_before_compaction.get(table, 0) + before
+        self.files_after_compaction[table] = self.files_after_compaction.get(table, 0) + after
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "rows_deleted": self.rows_deleted,
+            "blobs_deleted": self.blobs_deleted,
+            "files_before_compaction": self.files_before_compaction,
+            "files_after_compaction": self.files_after_compaction,
+            "compaction_refused": self.compaction_refused,
+            "bytes_vacuumed": self.bytes_vacuumed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _no_progress(_: str) -> None:
+    pass
+
+
+def maintain(spark: SparkSession, config: JobConfig, request: Request, progress: Progress = _no_progress) -> Summary:
+    clock, started = time.monotonic(), datetime.now(UTC)
+    table_care.configure_session(spark)
+    summary = Summary()
+    warehouse = config.warehouse
+    if request.erasure and not request.dry_run:
+        maintenance_records.request_erasure(spark, warehouse, request.erasure, request.run_id)
+    pending = maintenance_records.erased(spark, warehouse, pending_only=True)
+    erasure = _union(pending, request.erasure) if request.dry_run else pending
+    if not request.dry_run:
+        summary.blobs_deleted += _finish_lists(spark, config, progress)
+    tables = _existing_tables(spark, config)
+    files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+    default = config.options.default_retention_days
+    selections = [select(files[item.table], item, request.today, erasure, default) for item in tables]
+    selections = [selection for selection in selections if selection.days]
+    if request.dry_run:
+        _report_dry_run(spark, config, selections, progress)
+        summary.seconds = time.monotonic() - clock
+        return summary
+    if selections:
+        _delete(spark, config, request, selections, erasure, summary, progress)
+        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+    elif erasure:
+        maintenance_records.complete_erasures(spark, warehouse)  # nothing of theirs was left to delete
+    _compact(spark, config, request, tables, files, summary, progress)
+    for lifetime in tables:
+        uri = table_uri(warehouse, lifetime.table)
+        freed = table_care.purge_and_vacuum(spark, uri, _files(spark, config, lifetime), request.vacuum_hours)
+        summary.bytes_vacuumed[lifetime.table] = freed
+    crash_points.reach("maintain:vacuumed")
+    summary.seconds = time.monotonic() - clock
+    maintenance_records.record_run(
+        spark, warehouse, request.today, request.run_id, "finished", False, started, summary.as_record()
+    )
+    return summary
+
+
+def _union(first: Erasure, second: Erasure) -> Erasure:
+    return Erasure(first.organizations | second.organizations, first.projects | second.projects)
+
+
+def _existing_tables(spark: SparkSession, config: JobConfig) -> list[Lifetime]:
+    return [item for item in lifetimes(config) if table_care.is_table(spark, table_uri(config.warehouse, item.table))]
+
+
+def _files(spark: SparkSession, config: JobConfig, lifetime: Lifetime) -> list[FileSummary]:
+    uri = table_uri(config.warehouse, lifetime.table)
+    return file_summaries(spark, uri, lifetime, config.options.default_retention_days)
+
+
+def _finish_lists(spark: SparkSession, config: JobConfig, progress: Progress) -> int:
+    """Delete the blobs of the lists killed runs left, then the lists; drop the lists cut short."""
+    complete, cut_short = blob_lists.pending_lists(spark, config.warehouse)
+    deleted = 0
+    for listed in complete:
+        deleted += blob_lists.delete_listed(spark, listed, config.storage)
+        blob_lists.drop_list(spark, listed)
+        progress(f"finished the blob deletions of {listed}, left by a run that died")
+    for listed in cut_short:
+        blob_lists.drop_list(spark, listed)
+    return deleted
+
+
+def _report_dry_run(spark: SparkSession, config: JobConfig, selections: list[Selection], progress: Progress) -> None:
+    for selection in selections:
+        uri = table_uri(config.warehouse, selection.lifetime.table)
+        for reason, predicate in (("erasure", selection.erased), ("retention", selection.expired)):
+            if predicate:
+                rows = table_care.count_rows(spark, uri, predicate)
+                progress(f"dry run: would delete {rows} row(s) of {selection.lifetime.table} ({reason})")
+            if predicate and selection.lifetime.table == _BLOB_TABLE:
+                blobs = blob_lists.storage_paths(_selected(spark, uri, predicate), config.vroom.profiles_bucket).count()
+                progress(f"dry run: would delete {blobs} blob(s) from {config.vroom.profiles_bucket} ({reason})")
+    if not selections:
+        progress("dry run: nothing has expired and nothing is to be erased")
+
+
+def _selected(spark: SparkSession, uri: str, predicate: str) -> Any:
+    return spark.read.format("delta").load(uri).where(predicate)
+
+
+def _delete(
+    spark: SparkSession,
+    config: JobConfig,
+    request: Request,
+    selections: list[Selection],
+    erasure: Erasure,
+    summary: Summary,
+    progress: Progress,
+) -> None:
+    """Under the locks of every selected day: list the blobs, delete the rows of each table, then the blobs."""
+    days = sorted(set().union(*(selection.days for selection in selections)))
+    warehouse = config.warehouse
+    with ExitStack() as held:
+        for day in days:
+            held.enter_context(DayLock(warehouse, day, request.run_id, config.locks))
+        progress(f"holding {len(days)} day(s) from {days[0]} to {days[-1]}: listing the blobs to delete")
+        listed, blobs_by_reason = _list_blobs(spark, config, request.run_id, selections)
+        crash_points.reach("maintain:listed")
+        for selection in selections:
+            table = selection.lifetime.table
+            uri = table_uri(warehouse, table)
+            for reason, predicate in (("erasure", selection.erased), ("retention", selection.expired)):
+                if predicate:
+                    summary.add_rows(reason, table, table_care.delete_rows(spark, uri, predicate))
+            progress(f"deleted the selected rows of {table}")
+            crash_points.reach(f"maintain:deleted:{table}")
+        if listed is not None:
+            summary.blobs_deleted += blob_lists.delete_listed(spark, listed, config.storage)
+            crash_points.reach("maintain:blobs-deleted")
+            blob_lists.drop_list(spark, listed)
+    for reason, rows in summary.rows_deleted.items():
+        reason_erasure = erasure if reason == "erasure" else Erasure()
+        maintenance_records.record_deletion(
+            spark, warehouse, request.run_id, reason, reason_erasure, rows, blobs_by_reason.get(reason, 0)
+        )
+    if erasure:
+        maintenance_records.complete_erasures(spark, warehouse)
+
+
+def _list_blobs(
+    spark: SparkSession, config: JobConfig, run_id: str, selections: list[Selection]
+) -> tuple[str | None, dict[str, int]]:
+    """Write down the blobs of the selected profiles and chunks; (the list, how many per reason)."""
+    profiles = next((item for item in selections if item.lifetime.table == _BLOB_TABLE), None)
+    if profiles is None:
+        return None, {}
+    uri = table_uri(config.warehouse, _BLOB_TABLE)
+    bucket = config.vroom.profiles_bucket
+    reasons = [("erasure", profiles.erased), ("retention", profiles.expired)]
+    frames = [
+        blob_lists.storage_paths(_selected(spark, uri, predicate), bucket).withColumn("reason", F.lit(reason))
+        for reason, predicate in reasons
+        if predicate
+    ]
+    paths = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
+    listed = blob_lists.write_list(paths, config.warehouse, run_id)
+    counts = spark.read.parquet(listed).groupBy("reason").count().collect()
+    return listed, {row["reason"]: row["count"] for row in counts}
+
+
+def _compact(
+    spark: SparkSession,
+    config: JobConfig,
+    request: Request,
+    tables: list[Lifetime],
+    files: dict[str, list[FileSummary]],
+    summary: Summary,
+    progress: Progress,
+) -> None:
+    """Compact each day no longer written, every table of it under the day's lock; a held day waits for the next run."""
+    care = config.maintenance
+    before = request.today - timedelta(days=care.compact_after_days)
+    by_day: dict[date, list[str]] = {}
+    for lifetime in tables:
+        for day in table_care.days_to_compact(files[lifetime.table], before, care.target_file_bytes):
+            by_day.setdefault(day, []).append(lifetime.table)
+    for day, names in sorted(by_day.items()):
+        try:
+            with DayLock(config.warehouse, day, request.run_id, config.locks):
+                for table in names:
+                    count = sum(1 for item in files[table] if item.day == day)
+                    uri = table_uri(config.warehouse, table)
+                    done = table_care.compact_day(spark, uri, day, count, care.target_file_bytes)
+                    summary.add_compaction(table, done.files_before, done.files_after)
+        except DayRefused as refused:
+            summary.compaction_refused.append(str(day))
+            progress(f"{day}: not compacted, {refused}")

@@ -1,0 +1,99 @@
+"""The maintenance job's own tables: erasure requests, what was deleted, and each run.
+
+* `erasures`: an organization or project to erase (`scope`, `id`), the run that asked, when, and when its
+  rows were all deleted. The processing job drops the messages of every erased organization and project,
+  so that an old input day processed again never brings them back.
+* `deletions`: per run and reason (`retention` or `erasure`), the rows deleted per table and the blobs
+  deleted, and when; it holds ids of organizations and projects, nothing personal.
+* `maintenance_runs`: per run, what it did (the printed summary) and how long it took.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from profile_pipeline.spark.expiry import Erasure
+
+ERASURES = "erasures"
+DELETIONS = "deletions"
+MAINTENANCE_RUNS = "maintenance_runs"
+
+_ERASURES_SCHEMA = "scope string, id bigint, run_id string, requested_at timestamp, completed_at timestamp"
+_DELETIONS_SCHEMA = (
+    "run_id string, reason string, deleted_at timestamp, organizations array<bigint>, projects array<bigint>, "
+    "rows map<string,bigint>, blobs bigint"
+)
+_RUNS_SCHEMA = (
+    "dt date, run_id string, status string, dry_run boolean, started_at timestamp, finished_at timestamp, "
+    "seconds double, summary string"
+)
+
+
+def _uri(warehouse: str, table: str) -> str:
+    return f"{warehouse.rstrip('/')}/{table}"
+
+
+def _append(spark: SparkSession, warehouse: str, table: str, rows: list[tuple[Any, ...]], schema: str) -> None:
+    frame = spark.createDataFrame(rows, schema)
+    writer = frame.write.format("delta").mode("append").option("mergeSchema", "true")
+    if "dt date" in schema:
+        writer = writer.partitionBy("dt")
+    writer.save(_uri(warehouse, table))
+
+
+def request_erasure(spark: SparkSession, warehouse: str, erasure: Erasure, run_id: str) -> None:
+    now = datetime.now(UTC)
+    rows = [("organization", value, run_id, now, None) for value in sorted(erasure.organizations)]
+    rows += [("project", value, run_id, now, None) for value in sorted(erasure.projects)]
+    _append(spark, warehouse, ERASURES, rows, _ERASURES_SCHEMA)
+
+
+def erased(spark: SparkSession, warehouse: str, *, pending_only: bool = False) -> Erasure:
+    """Every organization and project ever asked to be erased (or only those not yet finished)."""
+    uri = _uri(warehouse, ERASURES)
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return Erasure()
+    requests = spark.read.format("delta").load(uri)
+    if pending_only:
+        requests = requests.where(F.col("completed_at").isNull())
+    rows = requests.select("scope", "id").distinct().collect()
+    return Erasure(
+        frozenset(row["id"] for row in rows if row["scope"] == "organization"),
+        frozenset(row["id"] for row in rows if row["scope"] == "project"),
+    )
+
+
+def complete_erasures(spark: SparkSession, warehouse: str) -> None:
+    """Mark every pending request done: called once their rows and blobs are all deleted."""
+    DeltaTable.forPath(spark, _uri(warehouse, ERASURES)).update(
+        F.col("completed_at").isNull(), {"completed_at": F.current_timestamp()}
+    )
+
+
+def record_deletion(
+    spark: SparkSession, warehouse: str, run_id: str, reason: str, erasure: Erasure, rows: dict[str, int], blobs: int
+) -> None:
+    record = (run_id, reason, datetime.now(UTC), sorted(erasure.organizations), sorted(erasure.projects), rows, blobs)
+    _append(spark, warehouse, DELETIONS, [record], _DELETIONS_SCHEMA)
+
+
+def record_run(
+    spark: SparkSession,
+    warehouse: str,
+    today: date,
+    run_id: str,
+    status: str,
+    dry_run: bool,
+    started: datetime,
+    summary: dict[str, Any],
+) -> None:
+    finished = datetime.now(UTC)
+    seconds = (finished - started).total_seconds()
+    record = (today, run_id, status, dry_run, started, finished, seconds, json.dumps(summary, sort_keys=True))
+    _append(spark, warehouse, MAINTENANCE_RUNS, [record], _RUNS_SCHEMA)

@@ -1,0 +1,81 @@
+"""Delta's own upkeep of a table: purging deleted rows from its files, vacuuming, compacting a day.
+
+A `DELETE` only unlinks rows from the current version; their bytes stay in older files (and, with deletion
+vectors, in the current ones) for time travel. `REORG TABLE … APPLY (PURGE)` rewrites the files that still
+hold deleted rows, and `VACUUM` removes the files no version within the time-travel window references,
+as Delta's documentation prescribes (docs/design.md, "Physically gone").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+
+from profile_pipeline.spark.delta_commit import PARTITION_COLUMN
+from profile_pipeline.spark.expiry import FileSummary
+from profile_pipeline.spark.hadoop_fs import hadoop_path
+
+
+def configure_session(spark: SparkSession) -> None:
+    """Settings of the session for maintenance work."""
+    # The job keeps its own time-travel window (`maintenance.vacuum_hours`), which may be below Delta's default.
+    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    # VACUUM lists a table's directories in this many tasks (10,000 by default): a few per core suffice.
+    parallelism = max(2 * spark.sparkContext.defaultParallelism, 2)
+    spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(parallelism))
+
+
+def is_table(spark: SparkSession, table_uri: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, table_uri)
+
+
+def delete_rows(spark: SparkSession, table_uri: str, predicate: str) -> int:
+    """Delta's DELETE; returns the number of rows it deleted."""
+    result = spark.sql(f"DELETE FROM delta.`{table_uri}` WHERE {predicate}").collect()
+    return int(result[0][0]) if result else 0
+
+
+def count_rows(spark: SparkSession, table_uri: str, predicate: str) -> int:
+    return spark.read.format("delta").load(table_uri).where(predicate).count()
+
+
+def stored_bytes(spark: SparkSession, table_uri: str) -> int:
+    """Every byte under the table's directory: data files, referenced or not, and the log."""
+    path, filesystem = hadoop_path(spark, table_uri)
+    return int(filesystem.getContentSummary(path).getLength())
+
+
+def purge_and_vacuum(spark: SparkSession, table_uri: str, files: list[FileSummary], retention_hours: float) -> int:
+    """Rewrite files that hold deleted rows, then delete what no version within the window needs; the bytes freed."""
+    before = stored_bytes(spark, table_uri)
+    if any(summary.deletion_vector for summary in files):
+        spark.sql(f"REORG TABLE delta.`{table_uri}` APPLY (PURGE)").collect()
+    DeltaTable.forPath(spark, table_uri).vacuum(retention_hours)
+    return max(before - stored_bytes(spark, table_uri), 0)
+
+
+@dataclass(frozen=True)
+class Compaction:
+    day: date
+    files_before: int
+    files_after: int
+
+
+def days_to_compact(files: list[FileSummary], before: date, target_bytes: int) -> list[date]:
+    """Days older than `before` with at least two files under the target size: what compaction would merge."""
+    small: dict[date, int] = {}
+    for summary in files:
+        if summary.day < before and summary.size < target_bytes:
+            small[summary.day] = small.get(summary.day, 0) + 1
+    return sorted(day for day, count in small.items() if count > 1)
+
+
+def compact_day(spark: SparkSession, table_uri: str, day: date, files_before: int, target_bytes: int) -> Compaction:
+    """Delta's OPTIMIZE of one day's partition to files of about `target_bytes`; readers see the same rows."""
+    spark.conf.set("spark.databricks.delta.optimize.maxFileSize", str(target_bytes))
+    where = f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'"
+    metrics = DeltaTable.forPath(spark, table_uri).optimize().where(where).executeCompaction().collect()[0]["metrics"]
+    return Compaction(day, files_before, files_before - metrics["numFilesRemoved"] + metrics["numFilesAdded"])
