@@ -290,6 +290,7 @@ def _side_rows(work: ProfileWork, row: dict[str, Any], common: dict[str, Any]) -
 
 
 _STAGED_COLUMNS = (*TABLES, "dropped", "erased")
+_STAGED_ORDER = {name: index for index, name in enumerate(_STAGED_COLUMNS)}
 
 
 def _record(table: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -352,4 +353,6 @@ def _encode_stand_in(fallback: BadInput, error: str, ctx: StageContext) -> pa.Re
 
 
 def _encode(rows: list[Row]) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pylist([_record(table, row) for table, row in rows], schema=STAGED)
+    """A staged batch with each table's rows next to each other (in their order), which staging slices."""
+    ordered = sorted(rows, key=lambda row: _STAGED_ORDER[row[0]])
+    return pa.RecordBatch.from_pylist([_record(table, row) for table, row in ordered], schema=STAGED)

@@ -28,6 +28,10 @@ from profile_pipeline.spark.tables import TABLES
 # time and saves nothing.
 _INCOMPRESSIBLE = {"payload", "raw"}
 _OUTCOME_KEYS = ("outcome_name", "category_name", "reason")
+# A task's rows are written in row groups of about this many bytes. A row group per staged batch (a few
+# dozen profiles) made files of tiny row groups whose pages, dictionaries and statistics per column cost
+# more to write than the rows; this bounds the rows a task holds before writing them.
+ROW_GROUP_BYTES = 16 * 2**20
 
 
 def staging_day_uri(staging_uri: str, day: date) -> str:
@@ -35,9 +39,17 @@ def staging_day_uri(staging_uri: str, day: date) -> str:
 
 
 def table_rows(batch: pa.RecordBatch, table: str) -> pa.Table:
-    """The rows of `table` in a staged batch, in the table's own columns."""
+    """The rows of `table` in a staged batch, in the table's own columns.
+
+    The partition function encodes each table's rows next to each other, so they are a slice of the batch
+    (no copy); rows in any other order are filtered out.
+    """
     column = batch.column(table)
-    rows = column.filter(column.is_valid())
+    count = len(column) - column.null_count
+    first = pc.index(column.is_valid(), True).as_py() if count else 0
+    rows = column.slice(first, count)
+    if rows.null_count:
+        rows = column.filter(column.is_valid())
     return pa.Table.from_arrays(rows.flatten(), schema=TABLES[table])
 
 
@@ -173,15 +185,38 @@ class DayFiles:
     failed attempt's files are left unread.
     """
 
-    def __init__(self, day_uri: str) -> None:
+    def __init__(self, day_uri: str, row_group_bytes: int = ROW_GROUP_BYTES) -> None:
         self.day_uri = day_uri
         self.name = uuid.uuid4().hex
+        self.row_group_bytes = row_group_bytes
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.stats: dict[str, FileStats] = {}
+        self.pending: dict[str, list[pa.Table]] = {}
+        self.pending_bytes = 0
 
     def write(self, table: str, rows: pa.Table) -> None:
+        """Add rows to the table's file; they are written with the next row group of every table."""
         if not rows.num_rows:
             return
+        data = rows.drop_columns(["dt"])
+        self.pending.setdefault(table, []).append(data)
+        self.pending_bytes += data.nbytes
+        if self.pending_bytes >= self.row_group_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every table's pending rows as one row group of its file.
+
+        All tables at once: their rows may be slices of the same staged batches, which stay in memory until
+        every slice of them is written.
+        """
+        for table, pieces in self.pending.items():
+            data = pa.concat_tables(pieces)
+            self._writer(table).write_table(data)
+            self.stats[table].add(data)
+        self.pending, self.pending_bytes = {}, 0
+
+    def _writer(self, table: str) -> pq.ParquetWriter:
         if table not in self.writers:
             filesystem, path = storage.resolve(self._uri(table))
             if isinstance(filesystem, pafs.LocalFileSystem):
@@ -190,12 +225,11 @@ class DayFiles:
             compression = {name: "none" if name in _INCOMPRESSIBLE else "snappy" for name in schema.names}
             self.writers[table] = pq.ParquetWriter(path, schema, filesystem=filesystem, compression=compression)
             self.stats[table] = FileStats(schema)
-        data = rows.drop_columns(["dt"])
-        self.writers[table].write_table(data)
-        self.stats[table].add(data)
+        return self.writers[table]
 
     def close(self) -> dict[str, StagedFile]:
-        """Closes every file; returns each table's file."""
+        """Writes what is pending and closes every file; returns each table's file."""
+        self.flush()
         written = {}
         for table, writer in self.writers.items():
             writer.close()
