@@ -82,6 +82,9 @@ class ProfileWork:
     functions: list[dict[str, Any]] = field(default_factory=list)
     occurrences: list[dict[str, Any]] = field(default_factory=list)
     chunk_metadata: dict[str, Any] | None = None
+    # The profile as JSON when the vroom stage serialized it and nothing has changed it since: the payload
+    # column stores these bytes instead of serializing the profile a second time.
+    payload_json: bytes | None = None
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import vroomrs
 from vroom_profiles import (
@@ -235,3 +236,14 @@ def test_off_mode_does_nothing(tmp_path: Path) -> None:
     run_vroom_stage([work], context(tmp_path, mode="off"))
 
     assert work.ok and work.functions == [] and not tmp_path.joinpath("1").exists()
+
+
+def test_the_profile_as_vroomrs_read_it_is_kept_only_while_it_is_the_stored_profile(tmp_path: Path) -> None:
+    plain, with_dsn = make_work(python_v1()), make_work(python_v1())
+    with_dsn.profile["event_id"] = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+    with_dsn.profile["options"] = {"dsn": "https://public@o1.ingest.example.com/2"}
+    run_vroom_stage([plain, with_dsn], context(tmp_path))
+
+    assert plain.ok and with_dsn.ok
+    assert plain.payload_json == orjson.dumps(plain.profile)  # what the payload column stores
+    assert with_dsn.payload_json is None and "options" not in with_dsn.profile

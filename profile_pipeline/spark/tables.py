@@ -298,5 +298,5 @@ def profile_row(work: ProfileWork, day: date, run_id: str, compressor: zstandard
         "deobfuscated": bool(profile.get("deobfuscated", False)),
         "source_path": work.source.path,
         "source_offset": work.source.offset,
-        "payload": compressor.compress(_json(profile)),
+        "payload": compressor.compress(work.payload_json if work.payload_json is not None else _json(profile)),
     }

@@ -77,13 +77,15 @@ def build_dsn(public_key: str, endpoint: str, project_id: int) -> str:
     return f"{parts.scheme}://{public_key}@{host}{parts.path.rstrip('/')}/{project_id}"
 
 
-def drop_metrics_dsn(profile: dict[str, Any]) -> None:
-    """Remove the DSN once vroom has had it (vroom never stores `options` either)."""
+def drop_metrics_dsn(profile: dict[str, Any]) -> bool:
+    """Remove the DSN once vroom has had it (vroom never stores `options` either); whether there was one."""
     options = profile.get("options")
-    if isinstance(options, dict) and "dsn" in options:
-        del options["dsn"]
-        if not options:
-            del profile["options"]
+    if not (isinstance(options, dict) and "dsn" in options):
+        return False
+    del options["dsn"]
+    if not options:
+        del profile["options"]
+    return True
 
 
 def redact_dsn(text: str, profile: dict[str, Any]) -> str:

@@ -28,4 +28,5 @@ def run_vroom_stage(works: list[ProfileWork], ctx: StageContext) -> None:
             push_batch(works, config)
     finally:
         for work in works:
-            drop_metrics_dsn(work.profile)
+            if drop_metrics_dsn(work.profile):
+                work.payload_json = None  # serialized with the DSN, which the payload column never holds

@@ -9,6 +9,7 @@ profiles and every chunk). The blob is written last so that a profile that fails
 from __future__ import annotations
 
 import os
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,27 +42,68 @@ class NotAProfile(ValueError):
 class Processed:
     """What vroomrs made of one profile, applied to its work only when every step succeeded."""
 
+    payload_json: bytes  # the profile as vroomrs read it
     functions: list[dict[str, Any]]
     occurrences: list[dict[str, Any]] = field(default_factory=list)
     chunk_metadata: dict[str, Any] | None = None
     blob: tuple[str, bytes] | None = None  # (storage path, lz4 bytes)
 
 
+# Blobs are written by a few threads while the next profiles are processed: on object storage each write is
+# a request whose latency would otherwise add up, profile after profile. At most this many are in flight,
+# which bounds the blobs a worker holds.
+BLOB_WRITERS = 4
+_BLOBS_IN_FLIGHT = 2 * BLOB_WRITERS
+_blob_writers: ThreadPoolExecutor | None = None
+
+
+def _writers() -> ThreadPoolExecutor:
+    global _blob_writers
+    if _blob_writers is None:
+        _blob_writers = ThreadPoolExecutor(BLOB_WRITERS, thread_name_prefix="blob-writer")
+    return _blob_writers
+
+
 def process_embedded_batch(works: list[ProfileWork], bucket: str) -> None:
-    """Process each profile alone: an error or a Rust panic fails that profile, never the batch."""
+    """Process each profile alone: an error or a Rust panic fails that profile, never the batch.
+
+    A profile's results are set on its work only once its blob is written, so that a profile whose blob
+    cannot be written fails whole.
+    """
+    processed: list[tuple[ProfileWork, Processed, Future[str] | None]] = []
+    in_flight: set[Future[str]] = set()
     for work in works:
         try:
-            processed = process_profile(work.profile, work.sampled)
-            if processed.blob is not None:
-                write_blob(bucket, *processed.blob)
+            result = process_profile(work.profile, work.sampled)
         except BaseException as error:
-            if is_infrastructure_fault(error) or (not isinstance(error, Exception) and not is_rust_panic(error)):
-                raise
-            work.fail(FAILED_VROOMRS_PROCESSING, redact_dsn(f"{type(error).__name__}: {error}", work.profile))
+            _fail(work, error)
             continue
-        work.functions = processed.functions
-        work.occurrences = processed.occurrences
-        work.chunk_metadata = processed.chunk_metadata
+        written = None
+        if result.blob is not None:
+            if len(in_flight) >= _BLOBS_IN_FLIGHT:
+                in_flight = wait(in_flight, return_when=FIRST_COMPLETED).not_done
+            written = _writers().submit(write_blob, bucket, *result.blob)
+            in_flight.add(written)
+            result.blob = None  # held by the write until it is done, no longer
+        processed.append((work, result, written))
+    for work, result, written in processed:
+        try:
+            if written is not None:
+                written.result()
+        except BaseException as error:
+            _fail(work, error)
+            continue
+        work.functions = result.functions
+        work.occurrences = result.occurrences
+        work.chunk_metadata = result.chunk_metadata
+        work.payload_json = result.payload_json
+
+
+def _fail(work: ProfileWork, error: BaseException) -> None:
+    """Fail the profile, unless the error is the infrastructure's (or an interruption): that fails the task."""
+    if is_infrastructure_fault(error) or (not isinstance(error, Exception) and not is_rust_panic(error)):
+        raise error
+    work.fail(FAILED_VROOMRS_PROCESSING, redact_dsn(f"{type(error).__name__}: {error}", work.profile))
 
 
 def is_rust_panic(error: BaseException) -> bool:
@@ -71,7 +113,7 @@ def is_rust_panic(error: BaseException) -> bool:
 
 def process_profile(profile: dict[str, Any], sampled: bool) -> Processed:
     """Run vroomrs over one profile dict; raises whatever vroomrs raises (panics included)."""
-    payload = orjson.dumps(profile).decode()
+    payload = orjson.dumps(profile)
     if is_chunk(profile):
         return _process_chunk(payload, str(profile.get("version") or ""))
     if "event_id" in profile or "profile_id" in profile:
@@ -79,12 +121,12 @@ def process_profile(profile: dict[str, Any], sampled: bool) -> Processed:
     raise NotAProfile("payload has no profiler_id, event_id or profile_id")
 
 
-def _process_transaction_profile(payload: str, platform: Any, sampled: bool) -> Processed:
-    profile = vroomrs.profile_from_json_str(payload, platform if isinstance(platform, str) else None)
+def _process_transaction_profile(payload: bytes, platform: Any, sampled: bool) -> Processed:
+    profile = vroomrs.profile_from_json_str(payload.decode(), platform if isinstance(platform, str) else None)
     profile.normalize()
     if not sampled:
         profile.set_profile_id(ZEROED_PROFILE_ID)
-    processed = Processed(functions=_functions(profile, "transaction"))
+    processed = Processed(payload, functions=_functions(profile, "transaction"))
     if sampled:
         occurrences = profile.find_occurrences()
         occurrences.filter_none_type_issues()
@@ -93,12 +135,13 @@ def _process_transaction_profile(payload: str, platform: Any, sampled: bool) -> 
     return processed
 
 
-def _process_chunk(payload: str, version: str) -> Processed:
+def _process_chunk(payload: bytes, version: str) -> Processed:
     # "" and "2.android-trace" select the android trace parser, any other version sample v2.
-    chunk = vroomrs.profile_chunk_from_json_str_and_version(payload, version)
+    chunk = vroomrs.profile_chunk_from_json_str_and_version(payload.decode(), version)
     chunk.normalize()
     start, end = chunk.start_timestamp(), chunk.end_timestamp()
     return Processed(
+        payload,
         functions=_functions(chunk, "continuous", start, end),
         chunk_metadata={
             "chunk_id": chunk.get_chunk_id(),
