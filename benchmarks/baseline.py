@@ -25,6 +25,21 @@ def light_config(workdir: Path) -> Any:
     )
 
 
+def default_config(workdir: Path) -> Any:
+    """The job's configuration in its default modes: symbolication and vroom embedded, with the fixtures'
+    symbol store under `workdir/symbols` and the blobs in `workdir/bucket`."""
+    from profile_pipeline.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
+
+    return JobConfig(
+        input=str(workdir / "input"),
+        warehouse=str(workdir / "warehouse"),
+        reference=str(ROOT / "conf" / "reference.json"),
+        symbolication=SymbolicationConfig(mode="embedded", symbols=str(workdir / "symbols")),
+        vroom=VroomConfig(mode="embedded", profiles_bucket=str(workdir / "bucket")),
+        options=SentryOptions(unsampled_profiles_enabled=True),
+    )
+
+
 def write_input_day(root: Path, day: date, profiles: int, target_bytes: int, per_object: int) -> Path:
     """A generated input day of `profiles` (the synthetic mix of every format) under `root`; returns its directory."""
     from synthetic import write_day

@@ -54,19 +54,6 @@ PARTS = {
 }
 
 
-def config(workdir: Path) -> Any:
-    from profile_pipeline.config import JobConfig, SentryOptions, SymbolicationConfig, VroomConfig
-
-    return JobConfig(
-        input=str(workdir / "input"),
-        warehouse=str(workdir / "warehouse"),
-        reference=str(ROOT / "conf" / "reference.json"),
-        symbolication=SymbolicationConfig(mode="embedded", symbols=str(workdir / "symbols")),
-        vroom=VroomConfig(mode="embedded", profiles_bucket=str(workdir / "bucket")),
-        options=SentryOptions(unsampled_profiles_enabled=True),
-    )
-
-
 def generate(workdir: Path, args: argparse.Namespace) -> None:
     from baseline import write_input_day
 
@@ -78,13 +65,13 @@ def generate(workdir: Path, args: argparse.Namespace) -> None:
 
 def run_child(workdir: Path, sampled: bool) -> None:
     """Child: a warm-up over the first object, then the day, timed by its CPU time (or sampled by py-spy)."""
-    from baseline import stage_objects_in_one_process
+    from baseline import default_config, stage_objects_in_one_process
 
     paths = sorted((workdir / "input" / f"dt={DAY.isoformat()}").iterdir())
-    stage_objects_in_one_process(config(workdir), DAY, paths[:1], workdir / "warm-up")
+    stage_objects_in_one_process(default_config(workdir), DAY, paths[:1], workdir / "warm-up")
     run = sampled_day if sampled else stage_objects_in_one_process
     started = time.process_time()
-    profiles, _ = run(config(workdir), DAY, paths, workdir / ("sampled" if sampled else "timed"))
+    profiles, _ = run(default_config(workdir), DAY, paths, workdir / ("sampled" if sampled else "timed"))
     print(json.dumps({"profiles": profiles, "cpu_seconds": time.process_time() - started}))
 
 
