@@ -283,6 +283,30 @@ def test_a_day_is_complete_when_every_partition_passed_it_and_a_late_message_reo
     assert [run["archive_offsets"] for run in runs] == [marker.offsets_json(), reopened.offsets_json()]
 
 
+def test_a_day_without_a_message_is_declared_complete_and_processed_as_an_empty_finished_day(
+    spark, kafka_broker, tmp_path
+):
+    kafka_broker.create_topic("quiet", partitions=2)
+    before, quiet, after = PAST_DAY - timedelta(days=2), PAST_DAY - timedelta(days=1), PAST_DAY
+    kafka_broker.produce("quiet", [message for day in (before, after) for message, _ in relay_messages(day, 2, 2)])
+    run_archiver(spark, settings(tmp_path, kafka_broker, "quiet"), report=lambda _: None)
+
+    archive, warehouse = str(tmp_path / "archive"), tmp_path / "warehouse"
+    for day in (quiet, TODAY - timedelta(days=1)):  # caught up on every partition, and over by the clock
+        marker = read_marker(archive, day)
+        assert marker is not None and marker.last_offsets == {0: None, 1: None}, day
+    # One message of each day on each partition: offset 0 the day before, offset 1 the day after.
+    assert read_marker(archive, before).last_offsets == {0: 0, 1: 0}
+    assert read_marker(archive, after).last_offsets == {0: 1, 1: 1}
+    assert read_marker(archive, TODAY) is None  # not over yet
+    arguments = ["--input", archive, "--warehouse", str(warehouse), "--symbolication", "off", "--vroom", "off"]
+    assert cli.main([*arguments, "--date", str(quiet), "--require-complete", "--run-id", "quiet"]) == cli.EXIT_OK
+
+    (run,) = spark.read.format("delta").load(str(warehouse / "job_runs")).collect()
+    assert (run["run_id"], run["status"], run["messages_in"]) == ("quiet", "finished", 0)
+    assert run["archive_offsets"] == read_marker(archive, quiet).offsets_json()
+
+
 SASL = '[archive.kafka]\nsecurity_protocol = "SASL_SSL"\nsasl_mechanism = "PLAIN"\nsasl_username = "u"\n'
 
 

@@ -88,6 +88,11 @@ class DayMarker:
         )
 
 
+def holds_no_message(offsets_json: str) -> bool:
+    """Whether the offsets of a marker (`DayMarker.offsets_json`) say the day has no archived message."""
+    return all(offset is None for offset in json.loads(offsets_json)["last_offsets"].values())
+
+
 def _keyed(offsets: dict[int, int | None]) -> dict[str, int | None]:
     return {str(partition): offsets[partition] for partition in sorted(offsets)}
 

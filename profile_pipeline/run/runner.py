@@ -26,6 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from profile_pipeline import crash_points
+from profile_pipeline.adapters.archive_layout import holds_no_message
 from profile_pipeline.adapters.reference import ReferenceData
 from profile_pipeline.config import JobConfig
 from profile_pipeline.run.day_lock import DayLock, DayRefused
@@ -42,7 +43,7 @@ from profile_pipeline.spark.job import (
     stage_days,
     table_uri,
 )
-from profile_pipeline.spark.staging import staging_day_uri
+from profile_pipeline.spark.staging import DayCounts, staging_day_uri
 
 JOB_RUNS = "job_runs"
 FINISHED = "finished"
@@ -347,6 +348,11 @@ def _run_group(
             if day in finished:
                 results[day] = DayResult(day, SKIPPED, {}, 0.0)
             elif not path_exists(spark, input_day_uri(config.input, day)):
+                offsets = (archive_offsets or {}).get(day)
+                if offsets is not None and holds_no_message(offsets):
+                    # A complete day without a message: finished, with nothing to publish.
+                    results[day] = DayResult(day, FINISHED, DayCounts().summary(), 0.0)
+                    continue
                 error = f"no input for {day}: {input_day_uri(config.input, day)} does not exist"
                 results[day] = DayResult(day, FAILED, {}, 0.0, error)
                 break

@@ -4,7 +4,8 @@ A partition has passed a moment when the archive holds one of its messages stamp
 Kafka timestamp archived on it, kept with the checkpoint), or, whatever its traffic, when the archive
 holds it up to the end offset it had at that moment (the clock: nothing older can still be waiting in it,
 save messages later than the lateness allows). A complete day gets its marker
-(`adapters/archive_layout.py`) with each partition's last archived offset of the day.
+(`adapters/archive_layout.py`) with each partition's last archived offset of the day; a day without a message
+gets one too, with no offsets, so that a job waiting for the day is not kept waiting for ever.
 
 A message that arrives after its day was declared complete is not lost: it is archived in its own day,
 like any other, and the next declaration finds the day's offsets changed and rewrites the marker. The
@@ -64,16 +65,17 @@ def day_last_offsets(archive: str, day: date, topic: str, positions: dict[int, i
 
 
 def candidate_days(archive: str, today: date, horizon_days: int) -> list[date]:
-    """Archived days without a marker, and the days of the horizon (where a late message may land)."""
+    """The days from the first archived one to today without a marker (a day without a message included: it is
+    complete like any other, with no offsets), and the archived days of the horizon (where a late message may
+    land)."""
     marked = {name.removesuffix(".json") for name in _names(storage.join(archive, "_complete"))}
+    archived_days = {day for name in _names(archive, directories=True) if (day := _day(name)) is not None}
+    if not archived_days:
+        return []
     horizon = today - timedelta(days=horizon_days)
-    days = []
-    for name in _names(archive, directories=True):
-        if name.startswith("dt="):
-            day = _day(name)
-            if day is not None and (name not in marked or day >= horizon):
-                days.append(day)
-    return sorted(days)
+    first = min(archived_days)
+    days = [first + timedelta(days=offset) for offset in range((max(today, first) - first).days + 1)]
+    return [day for day in days if f"dt={day.isoformat()}" not in marked or (day >= horizon and day in archived_days)]
 
 
 def declare_complete_days(spark: SparkSession, settings: ArchiveSettings) -> list[DayMarker]:
@@ -109,6 +111,8 @@ def _names(uri: str, *, directories: bool = False) -> Iterable[str]:
 
 
 def _day(name: str) -> date | None:
+    if not name.startswith("dt="):
+        return None
     try:
         return date.fromisoformat(name.removeprefix("dt="))
     except ValueError:
