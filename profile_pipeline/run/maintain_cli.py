@@ -62,6 +62,9 @@ def format_summary(run_id: str, summary: Summary, dry_run: bool) -> list[str]:
         counts = ", ".join(f"{table} {rows}" for table, rows in sorted(tables.items()))
         lines.append(f"rows deleted ({reason}): {counts}")
     lines.append(f"blobs deleted: {summary.blobs_deleted}")
+    if summary.retention_filled:
+        counts = ", ".join(f"{table} {rows}" for table, rows in sorted(summary.retention_filled.items()))
+        lines.append(f"rows given a retention: {counts}")
     for table, before in sorted(summary.files_before_compaction.items()):
         lines.append(f"compacted {table}: {before} file(s) -> {summary.files_after_compaction[table]}")
     if summary.compaction_refused:

@@ -4,7 +4,8 @@ The order makes a run killed anywhere harmless (docs/design.md, "Retention and e
 
 1. An erasure asked for is recorded in `erasures` first: from then on the processing job drops its
    messages, and every run finishes it until its rows and blobs are all deleted.
-2. The blob lists earlier runs left (`profile_pipeline/spark/blob_lists.py`) are finished.
+2. The blob lists earlier runs left (`profile_pipeline/spark/blob_lists.py`) are finished, and rows written
+   before their table carried a retention get their profile's (`profile_pipeline/spark/retention_fill.py`).
 3. The days that can hold expired or erased rows are found from the tables' logs, and locked.
 4. The blobs of the selected profiles and chunks are listed durably, then the rows of every table are
    deleted, then the blobs, then the list. Deleting by predicate is idempotent: a rerun deletes the rest.
@@ -27,7 +28,7 @@ from pyspark.sql import functions as F
 from profile_pipeline import crash_points
 from profile_pipeline.config import JobConfig
 from profile_pipeline.run.day_lock import DayLock, DayRefused
-from profile_pipeline.spark import blob_lists, maintenance_records, table_care
+from profile_pipeline.spark import blob_lists, maintenance_records, retention_fill, table_care
 from profile_pipeline.spark.expiry import Erasure, FileSummary, Lifetime, Selection, file_summaries, lifetimes, select
 from profile_pipeline.spark.job import table_uri
 
@@ -49,6 +50,7 @@ class Summary:
     """What a run did, as printed and as recorded in `maintenance_runs`."""
 
     rows_deleted: dict[str, dict[str, int]] = field(default_factory=dict)  # reason -> table -> rows
+    retention_filled: dict[str, int] = field(default_factory=dict)  # table -> rows given a retention
     blobs_deleted: int = 0
     files_before_compaction: dict[str, int] = field(default_factory=dict)
     files_after_compaction: dict[str, int] = field(default_factory=dict)
@@ -68,6 +70,7 @@ class Summary:
     def as_record(self) -> dict[str, Any]:
         return {
             "rows_deleted": self.rows_deleted,
+            "retention_filled": self.retention_filled,
             "blobs_deleted": self.blobs_deleted,
             "files_before_compaction": self.files_before_compaction,
             "files_after_compaction": self.files_after_compaction,
@@ -94,6 +97,8 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
         summary.blobs_deleted += _finish_lists(spark, config, progress)
     tables = _existing_tables(spark, config)
     files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+    if _fill_retention(spark, config, request, files, summary, progress):
+        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
     default = config.options.default_retention_days
     selections = [select(files[item.table], item, request.today, erasure, default) for item in tables]
     selections = [selection for selection in selections if selection.days]
@@ -143,6 +148,37 @@ def _finish_lists(spark: SparkSession, config: JobConfig, progress: Progress) ->
     for listed in cut_short:
         blob_lists.drop_list(spark, listed)
     return deleted
+
+
+def _fill_retention(
+    spark: SparkSession,
+    config: JobConfig,
+    request: Request,
+    files: dict[str, list[FileSummary]],
+    summary: Summary,
+    progress: Progress,
+) -> bool:
+    """Give the rows written before their table carried a retention their profile's or the default, under the
+    days' locks (`profile_pipeline/spark/retention_fill.py`); whether any table was changed."""
+    unknown = {table: {item.day for item in found if item.unknown_retention} for table, found in files.items()}
+    unknown = {table: days for table, days in unknown.items() if days}
+    if not unknown:
+        return False
+    warehouse, default = config.warehouse, config.options.default_retention_days
+    if request.dry_run:
+        for table, days in sorted(unknown.items()):
+            rows = retention_fill.count_unfilled(spark, warehouse, table, days)
+            progress(f"dry run: would give {rows} row(s) of {table} written without a retention one")
+        return False
+    with ExitStack() as held:
+        for day in sorted(set().union(*unknown.values())):
+            held.enter_context(DayLock(warehouse, day, request.run_id, config.locks))
+        for table, days in sorted(unknown.items()):
+            rows = retention_fill.fill_retention(spark, warehouse, table, days, default)
+            if rows:
+                summary.retention_filled[table] = rows
+                progress(f"gave {rows} row(s) of {table} written without a retention their profile's or the default")
+    return True
 
 
 def _report_dry_run(spark: SparkSession, config: JobConfig, selections: list[Selection], progress: Progress) -> None:

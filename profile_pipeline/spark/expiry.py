@@ -76,6 +76,7 @@ class FileSummary:
     organizations: tuple[int, int] | None
     projects: tuple[int, int] | None
     deletion_vector: bool = False  # rows of it are deleted but still in its bytes
+    unknown_retention: bool = False  # it may hold rows without a retention (written before the column)
 
 
 @dataclass
@@ -124,13 +125,14 @@ def file_summaries(
 def _summary(row: Any, lifetime: Lifetime, default_retention: int) -> FileSummary:
     stats = row["stats"]
     if stats is None:
-        return FileSummary(row["day"], row["size"], None, None, None, row["deletion_vector"])
+        return FileSummary(row["day"], row["size"], None, None, None, row["deletion_vector"], lifetime.per_row)
     low, high, nulls = stats["minValues"], stats["maxValues"], stats["nullCount"] or {}
-    least = None
+    least, unknown = None, False
     if lifetime.per_row:
         # Rows without a retention (written before the column existed) are kept the default time.
         candidates = [low[RETENTION_COLUMN]] if low and low[RETENTION_COLUMN] is not None else []
-        if nulls.get(RETENTION_COLUMN) is None or nulls[RETENTION_COLUMN] > 0:
+        unknown = nulls.get(RETENTION_COLUMN) is None or nulls[RETENTION_COLUMN] > 0
+        if unknown:
             candidates.append(default_retention)
         least = min(candidates)
     organization = lifetime.organization_column
@@ -141,6 +143,7 @@ def _summary(row: Any, lifetime: Lifetime, default_retention: int) -> FileSummar
         _range(low, high, organization) if organization else None,
         _range(low, high, "project_id") if organization else None,
         row["deletion_vector"],
+        unknown,
     )
 
 
@@ -175,15 +178,15 @@ def select(
     selection.expiring_days = {day for day, least in least_by_day.items() if day + timedelta(days=least) < today}
     if selection.expiring_days:
         expired = expired_rows(lifetime, today, default_retention)
-        selection.expired = f"{_days_in(selection.expiring_days)} AND {expired}"
+        selection.expired = f"{days_in(selection.expiring_days)} AND {expired}"
     if selection.erased_days:
-        selection.erased = f"{_days_in(selection.erased_days)} AND ({erased_rows(lifetime, erasure)})"
+        selection.erased = f"{days_in(selection.erased_days)} AND ({erased_rows(lifetime, erasure)})"
     return selection
 
 
-def _days_in(days: set[date]) -> str:
+def days_in(days: set[date], column: str = PARTITION_COLUMN) -> str:
     literals = ", ".join(f"DATE'{day.isoformat()}'" for day in sorted(days))
-    return f"{PARTITION_COLUMN} IN ({literals})"
+    return f"{column} IN ({literals})"
 
 
 def expired_rows(lifetime: Lifetime, today: date, default_retention: int) -> str:
