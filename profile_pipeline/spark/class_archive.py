@@ -1,17 +1,17 @@
-"""The JVM's class archive for local runs: Spark's and Delta's classes loaded from a mapped file, not parsed again.
+"""The JVM's class archive for local runs: Spark's and Delta's classes mapped from a file, not loaded again.
 
-A local run is a fresh JVM every time, and before its first Spark job that JVM loads, verifies and links some
-20,000 classes of Spark, Scala and Delta: in a fresh run of the job that was ~9 s of the ~25 s beyond its
-stages (docs/performance.md: A nightly run is a fresh process). Java's class data sharing keeps those classes,
-already parsed and verified, in an archive that later JVMs map instead. The archive is made once per machine
-(`prepare`, where the packages are resolved: `python -m profile_pipeline.spark.packages`), by a
-child process that runs the job's kinds of Spark and Delta work once with `-XX:ArchiveClassesAtExit` and waits
-for its JVM to write the archive at exit; the archive then replaces its name whole.
+A local run is a fresh JVM every time, and before its first Spark job that JVM loads, verifies and links the
+classes of Spark, Scala and Delta. Java's class data sharing keeps those classes, already parsed and verified,
+in an archive that later JVMs map instead: in fresh runs of a day it took the session's start from 6.5-8.8 s
+to 4.9-5.1 s (docs/performance.md: A nightly run is a fresh process). The archive is made once per machine
+(`prepare`, where the packages are resolved: `python -m profile_pipeline.spark.packages`), by a child process
+that runs the job's kinds of Spark and Delta work once with `-XX:ArchiveClassesAtExit` and waits for its JVM
+to write the archive at exit; the archive then replaces its name whole.
 
 Its name is a digest of the JVM and of Spark's class path: another Java or another pyspark finds no archive and
-starts as before. The JVM itself checks an archive it maps (its own build, the class path, each archived class
-of the jars a run adds against the class file it would load) and ignores, silently, one that does not match;
-so a run is never wrong for having an archive, at worst as slow as without one.
+starts as before. The JVM checks an archive before it maps it (its own build, the class path) and, with the
+logging options given here, ignores one that does not match without a word: a run is never wrong for having
+an archive, at worst as slow as without one.
 """
 
 from __future__ import annotations
