@@ -8,6 +8,8 @@ A session started by the job then names those jars in `spark.jars` and resolves 
 jars are gone (an emptied Ivy cache) is resolved again. Under spark-submit none of this applies: the
 properties file's `spark.jars.packages` is resolved by spark-submit as usual.
 
+The same command records the JVM's class archive of local runs once per machine (`class_archive.py`).
+
     python -m profile_pipeline.spark.packages [COORDINATE ...]   # default: Delta Lake
 """
 
@@ -19,6 +21,8 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+
+from profile_pipeline.spark.class_archive import ArchiveFailed, prepare
 
 # delta-spark 4.4.0's jar for Spark 4.2 (Scala 2.13), as `configure_spark_with_delta_pip` would name it.
 DELTA_PACKAGE = "io.delta:delta-spark_4.2_2.13:4.4.0"
@@ -96,10 +100,12 @@ def jars_for(coordinates: Iterable[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Resolve the packages (default: Delta Lake), then record the JVM's class archive if the machine has none."""
     coordinates = (argv if argv is not None else sys.argv[1:]) or [DELTA_PACKAGE]
     try:
         jars_for(coordinates)
-    except ResolutionFailed as error:
+        prepare(cache_dir())
+    except (ResolutionFailed, ArchiveFailed) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -3,7 +3,8 @@
 Under spark-submit the jars come through Spark's package resolution (`spark.jars.packages` of the
 properties file). For a plain `python jobs/...` run, `conf/spark-defaults.conf` is read here as
 spark-submit would read it, except that its packages are resolved once per machine (`packages.py`) and
-named as jar files, so that a run neither repeats Ivy's resolution nor prints its report. The job's
+named as jar files, so that a run neither repeats Ivy's resolution nor prints its report; where the machine has
+the JVM's class archive (`class_archive.py`), the driver maps it. The job's
 `[storage]` section, where set, is applied to the Hadoop configuration so that Spark's s3a connector and
 the Python workers talk to the same store.
 """
@@ -22,7 +23,8 @@ from pyspark.java_gateway import launch_gateway
 from pyspark.sql import SparkSession
 
 from profile_pipeline.config import StorageConfig
-from profile_pipeline.spark.packages import DELTA_PACKAGE, HADOOP_AWS_PACKAGE, jars_for
+from profile_pipeline.spark.class_archive import java_options
+from profile_pipeline.spark.packages import DELTA_PACKAGE, HADOOP_AWS_PACKAGE, cache_dir, jars_for
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROPERTIES = PROJECT_ROOT / "conf" / "spark-defaults.conf"
@@ -100,7 +102,10 @@ def build_session(
         wanted = [DELTA_PACKAGE, *packages, *_listed(properties.pop("spark.jars.packages", ""))]
         wanted += [HADOOP_AWS_PACKAGE] if needs_s3 else []
         jars = [*jars_for(dict.fromkeys(wanted)), *_listed(properties.get("spark.jars", ""))]
+        driver_options = [properties.pop("spark.driver.extraJavaOptions", ""), *java_options(cache_dir())]
         conf.setAll([*properties.items(), ("spark.jars", ",".join(jars))])
+        if driver_options_line := " ".join(driver_options).strip():
+            conf.set("spark.driver.extraJavaOptions", driver_options_line)
         # The Python workers must run the interpreter that runs the driver (the project's environment).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         _start_jvm_quietly(conf)
