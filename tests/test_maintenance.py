@@ -208,6 +208,23 @@ def test_runs_killed_anywhere_then_a_normal_run_give_the_undisturbed_result(spar
     assert erasures["completed_at"].notna().all() and set(erasures["id"]) == {LONG}
 
 
+def test_a_run_killed_with_the_blobs_deleted_and_their_list_kept_is_finished_by_the_next(spark, lake: Path):
+    today = DAYS[0] + timedelta(days=31)
+    listed_blobs = lake / "warehouse" / "_maintenance" / "blobs"
+    killed = _maintenance(lake, "--today", str(today), "--delete-project", str(LONG), crash_at="maintain:blobs-deleted")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert list(listed_blobs.iterdir())  # the list of blobs that are already gone
+    assert not any(path.startswith(f"1/{LONG}/") for path in blobs(lake))
+
+    argv = ["--warehouse", str(lake / "warehouse"), "--profiles-bucket", str(lake / "bucket"), "--today", str(today)]
+    assert maintain_cli.main(argv) == maintain_cli.EXIT_OK
+
+    assert not list(listed_blobs.iterdir())
+    for table in PROFILE_DATA:
+        assert LONG not in set(rows(lake, table)["project_id"]), table
+    assert rows(lake, "erasures")["completed_at"].notna().all()
+
+
 def test_maintenance_and_processing_of_the_same_day_never_race(spark, lake: Path, capsys):
     config = _config(lake)
     today = DAYS[0] + timedelta(days=31)
