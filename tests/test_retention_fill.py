@@ -37,7 +37,9 @@ def test_rows_without_a_retention_get_their_profiles_and_then_expire_with_it(spa
     )
     write_day(tmp_path / "input", DAY)
     reference = ReferenceData(projects={SHORT: {"retention_days": 30}})
-    (result,) = run_days(spark, config, reference, [DAY], run_id="old", force=False, arguments={}, report=print)
+    (result,) = run_days(
+        spark, config, reference, [DAY], run_id="old", force=False, arguments={}, report=lambda _: None
+    )
     assert result.status == FINISHED
     functions_before = rows(tmp_path, "functions")
     assert set(functions_before["project_id"]) == {SHORT} and set(functions_before["retention_days"]) == {30}
