@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from profile_pipeline.adapters import storage
+from profile_pipeline.adapters.blob_removal import delete_blobs
 from profile_pipeline.config import StorageConfig
 from profile_pipeline.spark.job import list_objects, read_content
 from profile_pipeline.spark.session import s3a_retry_settings
@@ -70,3 +71,19 @@ def test_every_client_takes_its_retries_and_timeouts_from_the_storage_section() 
         "fs.s3a.connection.establish.timeout": "2000ms",
         "fs.s3a.connection.timeout": "7500ms",
     }
+
+
+def test_a_blob_is_deleted_with_the_partial_writes_killed_writers_left_of_it(tmp_path: Path) -> None:
+    directory = tmp_path / "1" / "2"
+    storage.write_bytes(str(directory / "kept"), b"kept")
+    storage.write_bytes(str(directory / "doomed"), b"doomed")
+    assert sorted(path.name for path in directory.iterdir()) == ["doomed", "kept"]  # no partial write once done
+    # What a writer killed between its write and its rename leaves: the hidden name of the write in progress.
+    (directory / ".doomed.tmp-4242-17").write_bytes(b"doom")
+    (directory / ".kept.tmp-4242-18").write_bytes(b"ke")
+    assert storage.partial_writes(str(directory)) == {
+        "doomed": [str(directory / ".doomed.tmp-4242-17")],
+        "kept": [str(directory / ".kept.tmp-4242-18")],
+    }
+    assert delete_blobs([str(directory / "doomed"), str(directory / "never-written")]) == 1
+    assert sorted(path.name for path in directory.iterdir()) == [".kept.tmp-4242-18", "kept"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pyarrow import fs as pafs
 
 from profile_pipeline.adapters import storage
@@ -17,3 +19,20 @@ def delete_if_present(uri: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def delete_blobs(uris: Iterable[str]) -> int:
+    """Delete each blob and, on a local disk, the partial copies of it that writers killed mid-write left beside
+    it (they hold the same profile's data); returns how many of the blobs were there."""
+    by_directory: dict[str, list[str]] = {}
+    for uri in uris:
+        directory, name = uri.rsplit("/", 1)
+        by_directory.setdefault(directory, []).append(name)
+    deleted = 0
+    for directory, names in by_directory.items():
+        leftovers = storage.partial_writes(directory)  # one listing per directory, not one per blob
+        for name in names:
+            deleted += delete_if_present(storage.join(directory, name))
+            for leftover in leftovers.get(name, ()):
+                delete_if_present(leftover)
+    return deleted

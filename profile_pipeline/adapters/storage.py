@@ -10,6 +10,7 @@ come from the default AWS provider chain. Retries and timeouts are `[storage]`'s
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -125,6 +126,30 @@ def exists(uri: str) -> bool:
     return filesystem.get_file_info(path).type != pafs.FileType.NotFound
 
 
+# On local disk an object is written under a hidden name beside it, then renamed: listings skip hidden names,
+# so a reader never sees a partial object. A writer killed mid-write leaves that name behind.
+_PARTIAL_MARK = ".tmp-"
+
+
+def _partial_name(name: str) -> str:
+    """The hidden name of a write of `name` in progress, unique to the writing process and thread."""
+    return f".{name}{_PARTIAL_MARK}{os.getpid()}-{threading.get_ident()}"
+
+
+def partial_writes(directory_uri: str) -> dict[str, list[str]]:
+    """The partial writes killed writers left in a local directory, by the name of the object each was writing
+    (their bytes are that object's data); none on object storage, where an object is one PUT."""
+    filesystem, directory = resolve(directory_uri)
+    if not isinstance(filesystem, pafs.LocalFileSystem) or not os.path.isdir(directory):
+        return {}
+    found: dict[str, list[str]] = {}
+    for entry in os.scandir(directory):
+        if entry.name.startswith(".") and _PARTIAL_MARK in entry.name:
+            owner = entry.name[1 : entry.name.rindex(_PARTIAL_MARK)]
+            found.setdefault(owner, []).append(join(directory_uri, entry.name))
+    return found
+
+
 def write_bytes(uri: str, data: bytes) -> None:
     """Write an object whole: to a temporary name then renamed on local disk, one PUT on S3."""
     filesystem, path = resolve(uri)
@@ -132,8 +157,7 @@ def write_bytes(uri: str, data: bytes) -> None:
         # Only a disk needs the directories; on S3 they would be empty marker objects.
         directory, name = path.rsplit("/", 1)
         filesystem.create_dir(directory, recursive=True)
-        # A hidden name: Spark's listings skip it, so a reader of the directory never sees a partial object.
-        temporary = f"{directory}/.{name}.tmp-{os.getpid()}"
+        temporary = f"{directory}/{_partial_name(name)}"
         with filesystem.open_output_stream(temporary) as stream:
             stream.write(data)
         filesystem.move(temporary, path)

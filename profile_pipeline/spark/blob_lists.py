@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from profile_pipeline.adapters import storage
-from profile_pipeline.adapters.blob_removal import delete_if_present
+from profile_pipeline.adapters.blob_removal import delete_blobs
 from profile_pipeline.config import StorageConfig
 from profile_pipeline.spark.hadoop_fs import hadoop_path
 from profile_pipeline.stages.vroom.blobs import blob_uri
@@ -67,7 +67,7 @@ def pending_lists(spark: SparkSession, warehouse: str) -> tuple[list[str], list[
 def _delete_partition(rows: Iterator[Any], settings: StorageConfig) -> Iterator[int]:
     storage.configure(settings)
     # The path is checked as the vroom stage checks it before writing: nothing outside the bucket is touched.
-    yield sum(delete_if_present(blob_uri(row["bucket"], row["storage_path"])) for row in rows)
+    yield delete_blobs(blob_uri(row["bucket"], row["storage_path"]) for row in rows)
 
 
 def delete_listed(spark: SparkSession, list_uri: str, settings: StorageConfig) -> int:
