@@ -185,6 +185,9 @@ class MaintenanceConfig:
     # Days at least this old are no longer written by the nightly run: they are compacted.
     compact_after_days: int = 3
     target_file_bytes: int = 128 * MiB
+    # A table's vacuum lists its whole directory (FULL) at least this often, and in every run that deletes rows
+    # of it, to find files no commit references (left by killed writers); otherwise it reads the log alone (LITE).
+    full_vacuum_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,8 @@ def _check(config: JobConfig) -> None:
             raise ConfigError(f"config key maintenance.{key} must be at least 1")
     if care.vacuum_hours < 0 or care.compact_after_days < 0 or care.target_file_bytes < 1:
         raise ConfigError("config keys maintenance.vacuum_hours and compact_after_days must be 0 or more")
+    if care.full_vacuum_days < 1:
+        raise ConfigError("config key maintenance.full_vacuum_days must be at least 1")
     if not 0.0 <= config.options.metrics_dsn.rollout_rate <= 1.0:
         raise ConfigError("config key options.metrics_dsn.rollout_rate must be between 0 and 1")
     _check_archive(config.archive)

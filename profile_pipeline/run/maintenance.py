@@ -56,6 +56,9 @@ class Summary:
     files_after_compaction: dict[str, int] = field(default_factory=dict)
     compaction_refused: list[str] = field(default_factory=list)
     bytes_vacuumed: dict[str, int] = field(default_factory=dict)
+    full_vacuums: list[str] = field(default_factory=list)  # the tables whose whole directory was vacuumed
+    vacuumed_before: dict[str, str] = field(default_factory=dict)  # table -> the files removed before this are gone
+    vacuums_skipped: list[str] = field(default_factory=list)  # no commit had left the window since the last vacuum
     seconds: float = 0.0
 
     def add_rows(self, reason: str, table: str, rows: int) -> None:
@@ -76,6 +79,9 @@ class Summary:
             "files_after_compaction": self.files_after_compaction,
             "compaction_refused": self.compaction_refused,
             "bytes_vacuumed": self.bytes_vacuumed,
+            "full_vacuums": self.full_vacuums,
+            "vacuumed_before": self.vacuumed_before,
+            "vacuums_skipped": self.vacuums_skipped,
             "seconds": round(self.seconds, 3),
         }
 
@@ -111,11 +117,9 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
         files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
     elif erasure:
         maintenance_records.complete_erasures(spark, warehouse)  # nothing of theirs was left to delete
-    _compact(spark, config, request, tables, files, summary, progress)
-    for lifetime in tables:
-        uri = table_uri(warehouse, lifetime.table)
-        freed = table_care.purge_and_vacuum(spark, uri, _files(spark, config, lifetime), request.vacuum_hours)
-        summary.bytes_vacuumed[lifetime.table] = freed
+    if _compact(spark, config, request, tables, files, summary, progress):
+        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+    _vacuum(spark, config, request, tables, files, summary)
     crash_points.reach("maintain:vacuumed")
     summary.seconds = time.monotonic() - clock
     maintenance_records.record_run(
@@ -259,6 +263,36 @@ def _list_blobs(
     return listed, {row["reason"]: row["count"] for row in counts}
 
 
+def _vacuum(
+    spark: SparkSession,
+    config: JobConfig,
+    request: Request,
+    tables: list[Lifetime],
+    files: dict[str, list[FileSummary]],
+    summary: Summary,
+) -> None:
+    """Purge and vacuum every table: FULL where this run deleted rows or no run has in `full_vacuum_days`; else LITE,
+    and only where a commit has passed out of the window since the table's last vacuum (otherwise it has nothing
+    LITE could delete)."""
+    since = request.today - timedelta(days=config.maintenance.full_vacuum_days - 1)
+    earlier = maintenance_records.recent_vacuums(spark, config.warehouse, since)
+    deleted_from = {table for by_table in summary.rows_deleted.values() for table in by_table}
+    cutoff = datetime.now(UTC) - timedelta(hours=request.vacuum_hours)
+    for lifetime in tables:
+        table, uri = lifetime.table, table_uri(config.warehouse, lifetime.table)
+        last = earlier.get(table)
+        full = table in deleted_from or last is None or last.full_before is None
+        purge = any(item.deletion_vector for item in files[table])
+        if not (full or purge or table_care.has_commits_between(spark, uri, last.vacuumed_before, cutoff)):
+            summary.vacuums_skipped.append(table)
+            continue
+        freed, full = table_care.purge_and_vacuum(spark, uri, files[table], request.vacuum_hours, full)
+        summary.bytes_vacuumed[table] = freed
+        summary.vacuumed_before[table] = cutoff.isoformat()
+        if full:
+            summary.full_vacuums.append(table)
+
+
 def _compact(
     spark: SparkSession,
     config: JobConfig,
@@ -267,14 +301,16 @@ def _compact(
     files: dict[str, list[FileSummary]],
     summary: Summary,
     progress: Progress,
-) -> None:
-    """Compact each day no longer written, every table of it under the day's lock; a held day waits for the next run."""
+) -> bool:
+    """Compact each day no longer written, every table of it under the day's lock; a held day waits for the next run.
+    Whether any day was compacted."""
     care = config.maintenance
     before = request.today - timedelta(days=care.compact_after_days)
     by_day: dict[date, list[str]] = {}
     for lifetime in tables:
         for day in table_care.days_to_compact(files[lifetime.table], before, care.target_file_bytes):
             by_day.setdefault(day, []).append(lifetime.table)
+    compacted = False
     for day, names in sorted(by_day.items()):
         try:
             with DayLock(config.warehouse, day, request.run_id, config.locks):
@@ -283,6 +319,8 @@ def _compact(
                     uri = table_uri(config.warehouse, table)
                     done = table_care.compact_day(spark, uri, day, count, care.target_file_bytes)
                     summary.add_compaction(table, done.files_before, done.files_after)
+                    compacted = True
         except DayRefused as refused:
             summary.compaction_refused.append(str(day))
             progress(f"{day}: not compacted, {refused}")
+    return compacted

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -81,6 +82,35 @@ def record_deletion(
 ) -> None:
     record = (run_id, reason, datetime.now(UTC), sorted(erasure.organizations), sorted(erasure.projects), rows, blobs)
     _append(spark, warehouse, DELETIONS, [record], _DELETIONS_SCHEMA)
+
+
+@dataclass(frozen=True)
+class LastVacuum:
+    """A table's latest vacuums among recent runs: files removed before `vacuumed_before` are gone; `full_before`
+    is the same of its latest FULL vacuum (None: no recent one)."""
+
+    vacuumed_before: datetime
+    full_before: datetime | None
+
+
+def recent_vacuums(spark: SparkSession, warehouse: str, since: date) -> dict[str, LastVacuum]:
+    """Per table, its latest vacuums by the finished runs of `since` and after (their summaries)."""
+    uri = _uri(warehouse, MAINTENANCE_RUNS)
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return {}
+    runs = spark.read.format("delta").load(uri).where((F.col("dt") >= F.lit(since)) & (F.col("status") == "finished"))
+    latest: dict[str, LastVacuum] = {}
+    for row in runs.select("summary").collect():
+        summary = json.loads(row["summary"])
+        full = set(summary.get("full_vacuums", []))
+        for table, before in summary.get("vacuumed_before", {}).items():
+            moment, known = datetime.fromisoformat(before), latest.get(table)
+            full_before = moment if table in full else None
+            if known is not None:
+                full_before = max((t for t in (full_before, known.full_before) if t is not None), default=None)
+                moment = max(moment, known.vacuumed_before)
+            latest[table] = LastVacuum(moment, full_before)
+    return latest
 
 
 def record_run(

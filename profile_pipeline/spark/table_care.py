@@ -8,8 +8,9 @@ as Delta's documentation prescribes (docs/design.md, "Physically gone").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
@@ -17,6 +18,8 @@ from pyspark.sql import SparkSession
 from profile_pipeline.spark.delta_commit import PARTITION_COLUMN
 from profile_pipeline.spark.expiry import FileSummary
 from profile_pipeline.spark.hadoop_fs import hadoop_path
+
+_COMMIT = re.compile(r"\d{20}\.json")  # a commit file of a Delta log
 
 
 def configure_session(spark: SparkSession) -> None:
@@ -26,6 +29,8 @@ def configure_session(spark: SparkSession) -> None:
     # VACUUM lists a table's directories in this many tasks (10,000 by default): a few per core suffice.
     parallelism = max(2 * spark.sparkContext.defaultParallelism, 2)
     spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(parallelism))
+    # VACUUM would add two commits to every table per run (its start and end); `maintenance_runs` records it.
+    spark.conf.set("spark.databricks.delta.vacuum.logging.enabled", "false")
 
 
 def is_table(spark: SparkSession, table_uri: str) -> bool:
@@ -48,13 +53,39 @@ def stored_bytes(spark: SparkSession, table_uri: str) -> int:
     return int(filesystem.getContentSummary(path).getLength())
 
 
-def purge_and_vacuum(spark: SparkSession, table_uri: str, files: list[FileSummary], retention_hours: float) -> int:
-    """Rewrite files that hold deleted rows, then delete what no version within the window needs; the bytes freed."""
+def has_commits_between(spark: SparkSession, table_uri: str, start: datetime, end: datetime) -> bool:
+    """Whether a commit of the table's log was written at `start` or after and before `end` (one listing of the
+    log, no Spark job): VACUUM LITE finds what to delete only in commits that have left the window since the last."""
+    log, filesystem = hadoop_path(spark, f"{table_uri.rstrip('/')}/_delta_log")
+    low, high = start.timestamp() * 1000, end.timestamp() * 1000
+    for status in filesystem.listStatus(log):
+        name = status.getPath().getName()
+        if _COMMIT.fullmatch(name) and low <= status.getModificationTime() < high:
+            return True
+    return False
+
+
+def purge_and_vacuum(
+    spark: SparkSession, table_uri: str, files: list[FileSummary], retention_hours: float, full: bool
+) -> tuple[int, bool]:
+    """Rewrite files that hold deleted rows, then delete what no version within the window needs: with `full`, every
+    file of the directory no version references; else only those the log removed (LITE: the directory is not
+    listed), unless the log no longer covers the last vacuum, which makes it FULL. The bytes freed, and whether
+    the vacuum was FULL."""
     before = stored_bytes(spark, table_uri)
     if any(summary.deletion_vector for summary in files):
         spark.sql(f"REORG TABLE delta.`{table_uri}` APPLY (PURGE)").collect()
-    DeltaTable.forPath(spark, table_uri).vacuum(retention_hours)
-    return max(before - stored_bytes(spark, table_uri), 0)
+    vacuum = f"VACUUM delta.`{table_uri}` RETAIN {float(retention_hours)} HOURS"
+    if not full:
+        try:
+            spark.sql(f"{vacuum} LITE").collect()
+        except Exception as error:  # Delta's DELTA_CANNOT_VACUUM_LITE: older commits are gone from the log
+            if "DELTA_CANNOT_VACUUM_LITE" not in str(error):
+                raise
+            full = True
+    if full:
+        spark.sql(f"{vacuum} FULL").collect()
+    return max(before - stored_bytes(spark, table_uri), 0), full
 
 
 @dataclass(frozen=True)
