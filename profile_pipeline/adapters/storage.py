@@ -126,7 +126,8 @@ def exists(uri: str) -> bool:
 
 
 def write_bytes(uri: str, data: bytes) -> None:
-    """Write an object whole: to a temporary name then renamed on local disk, one PUT on S3."""
+    """Write an object whole and as given (pyarrow would otherwise compress by file extension): to a temporary
+    name then renamed on local disk, one PUT on S3."""
     filesystem, path = resolve(uri)
     if isinstance(filesystem, pafs.LocalFileSystem):
         # Only a disk needs the directories; on S3 they would be empty marker objects.
@@ -134,9 +135,9 @@ def write_bytes(uri: str, data: bytes) -> None:
         filesystem.create_dir(directory, recursive=True)
         # A hidden name: Spark's listings skip it, so a reader of the directory never sees a partial object.
         temporary = f"{directory}/.{name}.tmp-{os.getpid()}"
-        with filesystem.open_output_stream(temporary) as stream:
+        with filesystem.open_output_stream(temporary, compression=None) as stream:
             stream.write(data)
         filesystem.move(temporary, path)
         return
-    with filesystem.open_output_stream(path) as stream:
+    with filesystem.open_output_stream(path, compression=None) as stream:
         stream.write(data)
