@@ -22,7 +22,7 @@ from job_cli import PROJECT_ROOT, job_environment, run_from_project_root
 from relay_topic import ARCHIVER, PAST_DAY, TODAY, UNREADABLE, ms, read_archived, relay_messages, unreadable_messages
 from servers.kafka import KafkaBroker, Message, kafka_broker_fixture  # noqa: F401
 
-from profile_pipeline.adapters.archive_layout import parse_object_name, read_marker
+from profile_pipeline.adapters.archive_layout import never_behind, parse_object_name, read_marker
 from profile_pipeline.adapters.kafka_message import archived_value
 from profile_pipeline.adapters.kafka_settings import consumer_settings
 from profile_pipeline.adapters.reference import load_reference
@@ -119,6 +119,11 @@ def test_a_day_is_complete_only_when_every_partition_is_past_its_end_plus_the_la
     behind = partition_times({0: 5, 1: 2}, {0: 5, 1: 3}, {1: day_end - 1}, now_ms=day_end + 10_000)
     assert behind[1] == day_end - 1 and not is_complete(PAST_DAY, behind, lateness_seconds=0)
     assert partition_times({0: 1}, {0: 2}, {}, now_ms=day_end)[0] is None  # behind, and nothing archived yet
+
+
+def test_a_declaration_never_takes_a_marker_backwards():
+    assert never_behind({0: 6, 1: None}, {0: 7, 1: 2}) == {0: 7, 1: 2}  # a late message moves the day on
+    assert never_behind({0: 6, 1: 4, 2: None}, {0: 5, 1: None, 2: None}) == {0: 6, 1: 4, 2: None}
 
 
 def test_an_archived_day_processed_equals_the_same_messages_written_as_files(spark, kafka_broker, tmp_path):
