@@ -41,9 +41,9 @@ def run_from_project_root(command: list[str], environment: dict[str, str]) -> su
     )
 
 
-def assert_one_line_error(stderr: str) -> str:
-    """The job's failure is one line; Spark's own log lines are one line each; nothing is a traceback."""
+def assert_one_line_error(stderr: str, prog: str = JOB.name) -> str:
+    """The command's failure is one line; Spark's own log lines are one line each; nothing is a traceback."""
     assert "Traceback" not in stderr and "\tat " not in stderr and "Exception in thread" not in stderr, stderr
-    errors = [line for line in stderr.replace("\r", "\n").splitlines() if line.startswith("process_profiles.py:")]
+    errors = [line for line in stderr.replace("\r", "\n").splitlines() if line.startswith(f"{prog}:")]
     assert len(errors) == 1, stderr[-3000:]
     return errors[0]

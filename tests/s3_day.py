@@ -26,11 +26,11 @@ def upload_day(s3: S3Server, root: Path, day: date, profiles: int, objects: int)
     return size
 
 
-def s3_job_config(endpoint: str, name: str, storage: str = "") -> str:
-    """A run's configuration: warehouse `s3a://lake/<name>`, blobs under `s3a://blobs/<name>`, every client sent
-    to `endpoint`; `storage` adds lines to `[storage]`."""
+def s3_job_config(endpoint: str, name: str, storage: str = "", input_uri: str = "s3a://ingest/profiles") -> str:
+    """A run's configuration: input `input_uri`, warehouse `s3a://lake/<name>`, blobs under `s3a://blobs/<name>`,
+    every client sent to `endpoint`; `storage` adds lines to `[storage]`."""
     return (
-        'input = "s3a://ingest/profiles"\n'
+        f'input = "{input_uri}"\n'
         f'warehouse = "s3a://lake/{name}"\n'
         "[symbolication]\n"
         'mode = "off"\n'

@@ -10,66 +10,33 @@ late message reopens the day, which the processing job then processes again.
 
 from __future__ import annotations
 
-import random
 import signal
 import subprocess
 import sys
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from time import monotonic, sleep
 
 import pytest
 from job_cli import PROJECT_ROOT, job_environment, run_from_project_root
+from relay_topic import ARCHIVER, PAST_DAY, TODAY, UNREADABLE, ms, read_archived, relay_messages, unreadable_messages
 from servers.kafka import KafkaBroker, Message, kafka_broker_fixture  # noqa: F401
 
-from profile_pipeline.adapters.archive_layout import parse_object_name, read_marker
-from profile_pipeline.adapters.ingest import read_object
+from profile_pipeline.adapters.archive_layout import never_behind, parse_object_name, read_marker
 from profile_pipeline.adapters.kafka_message import archived_value
 from profile_pipeline.adapters.kafka_settings import consumer_settings
 from profile_pipeline.adapters.reference import load_reference
-from profile_pipeline.config import JobConfig, KafkaConfig, Limits, SentryOptions, SymbolicationConfig, VroomConfig
+from profile_pipeline.config import JobConfig, KafkaConfig, SentryOptions, SymbolicationConfig, VroomConfig
 from profile_pipeline.crash_points import ENVIRONMENT
 from profile_pipeline.run import archive_cli, cli
 from profile_pipeline.run.runner import run_days
 from profile_pipeline.spark.archive_settings import ArchiveSettings
 from profile_pipeline.spark.archive_stream import run_archiver
 from profile_pipeline.spark.day_completion import is_complete, partition_times
-from synthetic.messages import ingest_message, pack
-from synthetic.profiles import ProfileSpec, generate
+from synthetic.messages import pack
 
-ARCHIVER = PROJECT_ROOT / "jobs" / "archive_ingest.py"
-TODAY = datetime.now(UTC).date()
-PAST_DAY = TODAY - timedelta(days=3)  # over, by the clock: complete once every partition is caught up
-KINDS = ("python_v1", "cocoa_v1", "python_chunk")
-UNREADABLE = (b"\xc1 not msgpack", pack([1, 2, 3]), None)  # undecodable, a msgpack array, an empty value
 # Columns that differ between the archive and the direct files: where a message was read, who wrote it, when.
 VOLATILE = {"source_path", "source_offset", "run_id", "timestamp"}
-
-
-def _ms(day: date, at: time = time(1)) -> int:
-    return int(datetime.combine(day, at, UTC).timestamp() * 1000)
-
-
-def relay_messages(day: date, count: int, partitions: int = 3) -> list[tuple[Message, dict]]:
-    """Messages as Relay produces them, each with the map the archive must hold for it (`sampled` inside)."""
-    rng = random.Random(count)
-    produced = []
-    for number in range(count):
-        kind = KINDS[number % len(KINDS)]
-        profile = generate(kind, rng, ProfileSpec(target_bytes=2_000, start=_ms(day) / 1000))
-        chunk = kind.endswith("chunk")
-        message = ingest_message(
-            profile, organization_id=1, project_id=2 + number % 2, received=_ms(day) // 1000, key_id=None
-        )
-        sampled = None if chunk else number % 4 != 1  # chunks carry no header
-        headers = () if sampled is None else (("sampled", b"true" if sampled else b"false"),)
-        archived = message if sampled is None else {**message, "sampled": sampled}
-        produced.append((Message(pack(message), number % partitions, _ms(day) + number, headers), archived))
-    return produced
-
-
-def unreadable_messages(day: date) -> list[Message]:
-    return [Message(value, number % 3, _ms(day) + 500 + number) for number, value in enumerate(UNREADABLE)]
 
 
 def settings(root: Path, broker: KafkaBroker, topic: str, **overrides) -> ArchiveSettings:
@@ -92,13 +59,8 @@ def settings(root: Path, broker: KafkaBroker, topic: str, **overrides) -> Archiv
 
 def archived(archive: Path, day: date) -> dict[str, list[bytes]]:
     """Each object of the day by name, as the processing job reads it: its messages' raw bytes."""
-    objects = {}
-    for path in sorted((archive / f"dt={day}").iterdir()):
-        if path.name.startswith((".", "_")):
-            continue
-        read = list(read_object(str(path), path.stat().st_size, path.read_bytes(), Limits()))
-        objects[path.name] = [record.raw for record in read]
-    return objects
+    paths = (path for path in (archive / f"dt={day}").iterdir() if not path.name.startswith((".", "_")))
+    return read_archived({path.name: path.read_bytes() for path in paths})
 
 
 def job_config(input_uri: Path, warehouse: Path) -> JobConfig:
@@ -150,13 +112,18 @@ def test_sasl_credentials_come_from_the_environment_into_the_consumers_jaas_conf
 
 
 def test_a_day_is_complete_only_when_every_partition_is_past_its_end_plus_the_lateness():
-    day_end = _ms(PAST_DAY + timedelta(days=1), time(0))
+    day_end = ms(PAST_DAY + timedelta(days=1), time(0))
     caught_up = partition_times({0: 5, 1: 3}, {0: 5, 1: 3}, {}, now_ms=day_end + 10_000)
     assert caught_up == {0: day_end + 10_000, 1: day_end + 10_000}  # quiet partitions move with the clock
     assert is_complete(PAST_DAY, caught_up, lateness_seconds=10) and not is_complete(PAST_DAY, caught_up, 11)
     behind = partition_times({0: 5, 1: 2}, {0: 5, 1: 3}, {1: day_end - 1}, now_ms=day_end + 10_000)
     assert behind[1] == day_end - 1 and not is_complete(PAST_DAY, behind, lateness_seconds=0)
     assert partition_times({0: 1}, {0: 2}, {}, now_ms=day_end)[0] is None  # behind, and nothing archived yet
+
+
+def test_a_declaration_never_takes_a_marker_backwards():
+    assert never_behind({0: 6, 1: None}, {0: 7, 1: 2}) == {0: 7, 1: 2}  # a late message moves the day on
+    assert never_behind({0: 6, 1: 4, 2: None}, {0: 5, 1: None, 2: None}) == {0: 6, 1: 4, 2: None}
 
 
 def test_an_archived_day_processed_equals_the_same_messages_written_as_files(spark, kafka_broker, tmp_path):
@@ -250,7 +217,7 @@ def test_a_day_is_complete_when_every_partition_passed_it_and_a_late_message_reo
     kafka_broker.create_topic("today")
     lateness = 6 * 3600.0  # today is not over by the clock plus lateness, whatever the time of the test
     archive, warehouse = str(tmp_path / "archive"), tmp_path / "warehouse"
-    passed = _ms(TODAY + timedelta(days=1), time(7))  # past today's end plus the lateness
+    passed = ms(TODAY + timedelta(days=1), time(7))  # past today's end plus the lateness
     today = [message for message, _ in relay_messages(TODAY, 5, partitions=2)]
     kafka_broker.produce("today", [*today[:4], Message(today[0].value, 0, passed), Message(today[1].value, 1, passed)])
     archive_today = settings(tmp_path, kafka_broker, "today", lateness_seconds=lateness)
@@ -269,7 +236,7 @@ def test_a_day_is_complete_when_every_partition_passed_it_and_a_late_message_reo
     assert read_marker(archive, TODAY + timedelta(days=1)) is None
     assert cli.main([*arguments, "--date", str(TODAY), "--require-complete", "--run-id", "first"]) == cli.EXIT_OK
 
-    late = Message(today[4].value, 1, _ms(TODAY, time(2)))
+    late = Message(today[4].value, 1, ms(TODAY, time(2)))
     kafka_broker.produce("today", [late])
     run_archiver(spark, archive_today, report=lambda _: None)
     reopened = read_marker(archive, TODAY)

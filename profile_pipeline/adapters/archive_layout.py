@@ -88,6 +88,19 @@ class DayMarker:
         )
 
 
+def never_behind(stored: dict[int, int | None], found: dict[int, int | None]) -> dict[int, int | None]:
+    """The offsets to declare: those found, save that no partition's offset of the stored marker is lowered.
+
+    An archive only grows, so a declaration that finds less than a marker holds was made from an older view of it
+    (an archiver started again from an older copy of its checkpoint, or one still running after it was replaced);
+    the day must not go backwards."""
+    offsets = dict(found)
+    for partition, offset in stored.items():
+        if offset is not None and (offsets.get(partition) is None or offsets[partition] < offset):
+            offsets[partition] = offset
+    return offsets
+
+
 def holds_no_message(offsets_json: str) -> bool:
     """Whether the offsets of a marker (`DayMarker.offsets_json`) say the day has no archived message."""
     return all(offset is None for offset in json.loads(offsets_json)["last_offsets"].values())

@@ -151,16 +151,17 @@ def partial_writes(directory_uri: str) -> dict[str, list[str]]:
 
 
 def write_bytes(uri: str, data: bytes) -> None:
-    """Write an object whole: to a temporary name then renamed on local disk, one PUT on S3."""
+    """Write an object whole and as given (pyarrow would otherwise compress by file extension): to a temporary
+    name then renamed on local disk, one PUT on S3."""
     filesystem, path = resolve(uri)
     if isinstance(filesystem, pafs.LocalFileSystem):
         # Only a disk needs the directories; on S3 they would be empty marker objects.
         directory, name = path.rsplit("/", 1)
         filesystem.create_dir(directory, recursive=True)
         temporary = f"{directory}/{_partial_name(name)}"
-        with filesystem.open_output_stream(temporary) as stream:
+        with filesystem.open_output_stream(temporary, compression=None) as stream:
             stream.write(data)
         filesystem.move(temporary, path)
         return
-    with filesystem.open_output_stream(path) as stream:
+    with filesystem.open_output_stream(path, compression=None) as stream:
         stream.write(data)

@@ -24,6 +24,7 @@ from profile_pipeline.adapters import storage
 from profile_pipeline.adapters.archive_layout import (
     DayMarker,
     day_uri,
+    never_behind,
     parse_object_name,
     read_marker,
     write_marker,
@@ -95,8 +96,10 @@ def declare_complete_days(spark: SparkSession, settings: ArchiveSettings) -> lis
             break  # a later day cannot be complete either
         last = day_last_offsets(archive, day, topic, {partition: positions.get(partition, 0) for partition in ends})
         marker = read_marker(archive, day)
-        if marker is not None and marker.last_offsets == last:
-            continue
+        if marker is not None:
+            last = never_behind(marker.last_offsets, last)
+            if marker.last_offsets == last:
+                continue  # nothing new: the marker is not written again
         declared = DayMarker(day, topic, last, now.isoformat(timespec="seconds"), settings.lateness_seconds)
         write_marker(archive, declared)
         written.append(declared)
