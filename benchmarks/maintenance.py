@@ -104,7 +104,8 @@ def build(spark: SparkSession, root: Path, days: int, per_day: int) -> None:
 
 def _files(root: Path) -> int:
     """The data files the tables' current versions reference."""
-    return sum(len(DeltaTable(str(path)).file_uris()) for path in (root / "warehouse").iterdir() if path.is_dir())
+    tables = [path for path in (root / "warehouse").iterdir() if (path / "_delta_log").is_dir()]
+    return sum(len(DeltaTable(str(path)).file_uris()) for path in tables)
 
 
 def _read_seconds(spark: SparkSession, root: Path) -> float:
