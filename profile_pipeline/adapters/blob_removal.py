@@ -1,19 +1,56 @@
-"""Deleting objects from the profiles bucket, from Python workers: each blob once, a missing one is no error."""
+"""Deleting objects from the profiles bucket, from Python workers: an object already gone counts as deleted.
+
+On S3 the objects go by DeleteObjects, up to a thousand keys a request, with boto3's retries: S3 answers a
+key that is not there as deleted, so a request sent again after its answer was lost succeeds, and so does a
+run that repeats the deletions of a run that died. pyarrow's `delete_file` is not used there: it writes an
+empty marker object for the "directory" it leaves empty (`<org>/<project>/`), which would leave an erased
+project's id in the bucket.
+"""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from contextlib import suppress
 
 from pyarrow import fs as pafs
 
 from profile_pipeline.adapters import storage
 
+# DeleteObjects takes at most this many keys a request.
+_KEYS_PER_REQUEST = 1000
 
-def delete_if_present(uri: str) -> bool:
-    """Delete the object; False when there was none (deleted by an earlier run that died, or never written)."""
-    filesystem, path = storage.resolve(uri)
-    if filesystem.get_file_info(path).type == pafs.FileType.NotFound:
-        return False
-    try:
+
+def delete_all(uris: Iterable[str]) -> int:
+    """Delete the objects; returns how many were asked for, every one of them gone afterwards."""
+    by_bucket: dict[str, list[str]] = defaultdict(list)
+    count = 0
+    for uri in uris:
+        count += 1
+        filesystem, path = storage.resolve(uri)
+        if isinstance(filesystem, pafs.S3FileSystem):
+            bucket, _, key = path.partition("/")
+            by_bucket[bucket].append(key)
+        else:
+            _delete_local(filesystem, path)
+    if by_bucket:
+        client = storage.boto3_s3_client()
+        for bucket, keys in by_bucket.items():
+            for start in range(0, len(keys), _KEYS_PER_REQUEST):
+                _delete_keys(client, bucket, keys[start : start + _KEYS_PER_REQUEST])
+    return count
+
+
+def _delete_local(filesystem: pafs.FileSystem, path: str) -> None:
+    with suppress(FileNotFoundError):
         filesystem.delete_file(path)
-    except FileNotFoundError:
-        return False
-    return True
+
+
+def _delete_keys(client: object, bucket: str, keys: list[str]) -> None:
+    answer = client.delete_objects(  # type: ignore[attr-defined]
+        Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+    )
+    if errors := answer.get("Errors"):
+        first = errors[0]
+        reason = f"{first.get('Code')} {first.get('Message')}"
+        raise OSError(f"S3 did not delete {len(errors)} object(s) of {bucket}: {reason}")
