@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from profile_pipeline.adapters import storage
-from profile_pipeline.adapters.blob_removal import delete_blobs
+from profile_pipeline.adapters.blob_removal import delete_all
 from profile_pipeline.config import StorageConfig
 from profile_pipeline.spark.job import list_objects, read_content
 from profile_pipeline.spark.session import s3a_retry_settings
@@ -85,5 +85,5 @@ def test_a_blob_is_deleted_with_the_partial_writes_killed_writers_left_of_it(tmp
         "doomed": [str(directory / ".doomed.tmp-4242-17")],
         "kept": [str(directory / ".kept.tmp-4242-18")],
     }
-    assert delete_blobs([str(directory / "doomed"), str(directory / "never-written")]) == 1
+    assert delete_all([str(directory / "doomed"), str(directory / "never-written")]) == 2  # a missing one is gone
     assert sorted(path.name for path in directory.iterdir()) == [".kept.tmp-4242-18", "kept"]

@@ -1,38 +1,64 @@
-"""Deleting objects from the profiles bucket, from Python workers: each blob once, a missing one is no error."""
+"""Deleting objects from the profiles bucket, from Python workers: an object already gone counts as deleted.
+
+On S3 the objects go by DeleteObjects, up to a thousand keys a request, with boto3's retries: S3 answers a
+key that is not there as deleted, so a request sent again after its answer was lost succeeds, and so does a
+run that repeats the deletions of a run that died. pyarrow's `delete_file` is not used there: it writes an
+empty marker object for the "directory" it leaves empty (`<org>/<project>/`), which would leave an erased
+project's id in the bucket.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import suppress
 
 from pyarrow import fs as pafs
 
 from profile_pipeline.adapters import storage
 
-
-def delete_if_present(uri: str) -> bool:
-    """Delete the object; False when there was none (deleted by an earlier run that died, or never written)."""
-    filesystem, path = storage.resolve(uri)
-    if filesystem.get_file_info(path).type == pafs.FileType.NotFound:
-        return False
-    try:
-        filesystem.delete_file(path)
-    except FileNotFoundError:
-        return False
-    return True
+# DeleteObjects takes at most this many keys a request.
+_KEYS_PER_REQUEST = 1000
 
 
-def delete_blobs(uris: Iterable[str]) -> int:
-    """Delete each blob and, on a local disk, the partial copies of it that writers killed mid-write left beside
-    it (they hold the same profile's data); returns how many of the blobs were there."""
-    by_directory: dict[str, list[str]] = {}
+def delete_all(uris: Iterable[str]) -> int:
+    """Delete the objects and, on a local disk, the partial copies of them that writers killed mid-write left
+    beside them (they hold the same profile's data); returns how many were asked for, every one gone afterwards."""
+    by_bucket: dict[str, list[str]] = defaultdict(list)
+    by_directory: dict[str, list[str]] = defaultdict(list)
+    count = 0
     for uri in uris:
-        directory, name = uri.rsplit("/", 1)
-        by_directory.setdefault(directory, []).append(name)
-    deleted = 0
+        count += 1
+        filesystem, path = storage.resolve(uri)
+        if isinstance(filesystem, pafs.S3FileSystem):
+            bucket, _, key = path.partition("/")
+            by_bucket[bucket].append(key)
+        else:
+            directory, name = uri.rsplit("/", 1)
+            by_directory[directory].append(name)
     for directory, names in by_directory.items():
-        leftovers = storage.partial_writes(directory)  # one listing per directory, not one per blob
+        leftovers = storage.partial_writes(directory)  # one listing per directory, not one per object
         for name in names:
-            deleted += delete_if_present(storage.join(directory, name))
-            for leftover in leftovers.get(name, ()):
-                delete_if_present(leftover)
-    return deleted
+            for uri in (storage.join(directory, name), *leftovers.get(name, ())):
+                _delete_local(*storage.resolve(uri))
+    if by_bucket:
+        client = storage.boto3_s3_client()
+        for bucket, keys in by_bucket.items():
+            for start in range(0, len(keys), _KEYS_PER_REQUEST):
+                _delete_keys(client, bucket, keys[start : start + _KEYS_PER_REQUEST])
+    return count
+
+
+def _delete_local(filesystem: pafs.FileSystem, path: str) -> None:
+    with suppress(FileNotFoundError):
+        filesystem.delete_file(path)
+
+
+def _delete_keys(client: object, bucket: str, keys: list[str]) -> None:
+    answer = client.delete_objects(  # type: ignore[attr-defined]
+        Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+    )
+    if errors := answer.get("Errors"):
+        first = errors[0]
+        reason = f"{first.get('Code')} {first.get('Message')}"
+        raise OSError(f"S3 did not delete {len(errors)} object(s) of {bucket}: {reason}")

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from profile_pipeline.adapters import storage
-from profile_pipeline.adapters.blob_removal import delete_blobs
+from profile_pipeline.adapters.blob_removal import delete_all
 from profile_pipeline.config import StorageConfig
 from profile_pipeline.spark.hadoop_fs import hadoop_path
 from profile_pipeline.stages.vroom.blobs import blob_uri
@@ -64,20 +65,23 @@ def pending_lists(spark: SparkSession, warehouse: str) -> tuple[list[str], list[
     return sorted(complete), sorted(partial_lists)
 
 
+_BLOBS_PER_BATCH = 1000
+
+
 def _delete_partition(rows: Iterator[Any], settings: StorageConfig) -> Iterator[int]:
     storage.configure(settings)
-    # The path is checked as the vroom stage checks it before writing: nothing outside the bucket is touched.
-    yield delete_blobs(blob_uri(row["bucket"], row["storage_path"]) for row in rows)
+    deleted = 0
+    while batch := list(islice(rows, _BLOBS_PER_BATCH)):
+        # The path is checked as the vroom stage checks it before writing: nothing outside the bucket is touched.
+        deleted += delete_all(blob_uri(row["bucket"], row["storage_path"]) for row in batch)
+    yield deleted
 
 
 def delete_listed(spark: SparkSession, list_uri: str, settings: StorageConfig) -> int:
-    """Delete every blob of the list, in the executors; returns how many were there to delete."""
+    """Delete every blob of the list, in the executors; returns how many the list holds, each now gone (one
+    deleted by an earlier run that died counts too)."""
     listed = spark.read.parquet(list_uri)
     return sum(listed.rdd.mapPartitions(partial(_delete_partition, settings=settings)).collect())
-
-
-def count_listed(spark: SparkSession, list_uri: str) -> int:
-    return spark.read.parquet(list_uri).count()
 
 
 def drop_list(spark: SparkSession, list_uri: str) -> None:
