@@ -281,7 +281,7 @@ def _vacuum(
     for lifetime in tables:
         table, uri = lifetime.table, table_uri(config.warehouse, lifetime.table)
         last = earlier.get(table)
-        full = table in deleted_from or last is None or last.full_before is None
+        full = table in deleted_from or last is None or not last.full
         purge = any(item.deletion_vector for item in files[table])
         if not (full or purge or table_care.has_commits_between(spark, uri, last.vacuumed_before, cutoff)):
             summary.vacuums_skipped.append(table)

@@ -86,15 +86,15 @@ def record_deletion(
 
 @dataclass(frozen=True)
 class LastVacuum:
-    """A table's latest vacuums among recent runs: files removed before `vacuumed_before` are gone; `full_before`
-    is the same of its latest FULL vacuum (None: no recent one)."""
+    """A table's vacuums among recent runs: the files removed before `vacuumed_before` are gone; `full`: one of
+    them listed its whole directory."""
 
     vacuumed_before: datetime
-    full_before: datetime | None
+    full: bool
 
 
 def recent_vacuums(spark: SparkSession, warehouse: str, since: date) -> dict[str, LastVacuum]:
-    """Per table, its latest vacuums by the finished runs of `since` and after (their summaries)."""
+    """Per table, its vacuums by the finished runs of `since` and after (their summaries)."""
     uri = _uri(warehouse, MAINTENANCE_RUNS)
     if not DeltaTable.isDeltaTable(spark, uri):
         return {}
@@ -105,11 +105,9 @@ def recent_vacuums(spark: SparkSession, warehouse: str, since: date) -> dict[str
         full = set(summary.get("full_vacuums", []))
         for table, before in summary.get("vacuumed_before", {}).items():
             moment, known = datetime.fromisoformat(before), latest.get(table)
-            full_before = moment if table in full else None
             if known is not None:
-                full_before = max((t for t in (full_before, known.full_before) if t is not None), default=None)
                 moment = max(moment, known.vacuumed_before)
-            latest[table] = LastVacuum(moment, full_before)
+            latest[table] = LastVacuum(moment, table in full or (known is not None and known.full))
     return latest
 
 
