@@ -16,7 +16,11 @@ from pyarrow import fs as pafs
 from servers.s3 import refusing_endpoint
 
 from profile_pipeline.adapters import storage
-from profile_pipeline.adapters.infrastructure import is_infrastructure_fault, passes_fence
+from profile_pipeline.adapters.infrastructure import (
+    is_fault_the_sdk_did_not_retry,
+    is_infrastructure_fault,
+    passes_fence,
+)
 from profile_pipeline.adapters.reference import load_reference
 from profile_pipeline.config import ConfigError, StorageConfig
 
@@ -82,6 +86,14 @@ def test_an_error_raised_from_an_infrastructure_fault_is_one(closed_endpoint: st
 )
 def test_errors_of_the_input_or_the_code_are_not(error: BaseException) -> None:
     assert not is_infrastructure_fault(error) and not passes_fence(error)
+
+
+def test_only_the_getobject_the_sdk_gave_up_on_is_read_again() -> None:
+    unretried = OSError("AWS Error INTERNAL_FAILURE during GetObject operation: Failed to flush response stream")
+    retried = OSError("AWS Error SLOW_DOWN during GetObject operation: Please reduce your request rate.")
+    assert is_fault_the_sdk_did_not_retry(unretried) and is_infrastructure_fault(unretried)
+    assert not is_fault_the_sdk_did_not_retry(retried) and is_infrastructure_fault(retried)
+    assert not is_fault_the_sdk_did_not_retry(OSError("Failed to flush response stream"))  # not the store's
 
 
 def test_the_process_ending_passes_the_fence() -> None:

@@ -20,6 +20,9 @@ from profile_pipeline.work import FATAL
 # NETWORK_CONNECTION during HeadObject operation: ...", "AWS Error SLOW_DOWN ...", "AWS Error UNKNOWN (HTTP
 # status 503) ...". Every one is an answer (or no answer) of the store, never something the profile caused.
 _AWS_ERROR = "AWS Error "
+# A throttled or failed GetObject whose error body does not fit the buffer pyarrow gave for the range: the SDK
+# calls it INTERNAL_FAILURE and does not retry it (a known misclassification of its curl client).
+_UNRETRIED_BY_THE_SDK = "Failed to flush response stream"
 _TRANSPORT = (ConnectionError, TimeoutError, http.client.IncompleteRead)
 
 
@@ -47,6 +50,11 @@ def is_infrastructure_fault(error: BaseException) -> bool:
             return True
         seen = seen.__cause__
     return False
+
+
+def is_fault_the_sdk_did_not_retry(error: BaseException) -> bool:
+    """Whether `error` is a fault of the store that pyarrow's S3 client raised without retrying it."""
+    return isinstance(error, OSError) and _AWS_ERROR in str(error) and _UNRETRIED_BY_THE_SDK in str(error)
 
 
 def passes_fence(error: BaseException) -> bool:

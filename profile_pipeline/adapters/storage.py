@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pyarrow import fs as pafs
 
+from profile_pipeline.adapters.infrastructure import is_fault_the_sdk_did_not_retry
 from profile_pipeline.config import StorageConfig
+
+_Read = TypeVar("_Read")
 
 _S3_SCHEMES = ("s3a", "s3", "s3n")
 
@@ -114,11 +119,35 @@ def join(uri: str, *parts: str) -> str:
     return "/".join([uri.rstrip("/"), *(part.strip("/") for part in parts)])
 
 
+_FIRST_READ_BACKOFF_SECONDS = 0.05
+_LONGEST_READ_BACKOFF_SECONDS = 5.0
+
+
+def _read_again_after_faults(read: Callable[[], _Read]) -> _Read:
+    """`read()`, repeated with backoff after a fault that the AWS SDK did not retry, `retry_attempts` times in all.
+
+    Every other fault the SDK has already retried `retry_attempts` times, so the time a read takes stays bounded.
+    A read changes nothing, so doing it again is harmless.
+    """
+    for attempt in range(1, _configured.retry_attempts):
+        try:
+            return read()
+        except OSError as error:
+            if not is_fault_the_sdk_did_not_retry(error):
+                raise
+            time.sleep(min(_FIRST_READ_BACKOFF_SECONDS * 2 ** (attempt - 1), _LONGEST_READ_BACKOFF_SECONDS))
+    return read()
+
+
 def read_bytes(uri: str) -> bytes:
     """The object's bytes as stored (pyarrow would otherwise decompress by file extension)."""
     filesystem, path = resolve(uri)
-    with filesystem.open_input_stream(path, compression=None) as stream:
-        return stream.read()
+
+    def read() -> bytes:
+        with filesystem.open_input_stream(path, compression=None) as stream:
+            return stream.read()
+
+    return _read_again_after_faults(read)
 
 
 def exists(uri: str) -> bool:
