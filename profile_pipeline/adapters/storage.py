@@ -94,6 +94,9 @@ def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
         "retry_strategy": pafs.AwsDefaultS3RetryStrategy(max_attempts=settings.retry_attempts),
         "connect_timeout": settings.connect_timeout_seconds,
         "request_timeout": settings.request_timeout_seconds,
+        # An object under the part size goes in one PUT, sent again whole after a lost answer, rather than a
+        # multipart upload of three requests whose completion a lost answer leaves in doubt.
+        "allow_delayed_open": True,
     }
     if endpoint:
         options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
