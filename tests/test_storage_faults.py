@@ -23,7 +23,7 @@ from ops_input import GOOD_PER_DAY, day_objects
 from s3_day import s3_job_config, upload_day
 from servers.faulty_proxy import FaultRates, FaultyProxy, faulty_proxy_fixture  # noqa: F401
 from servers.s3 import REGION, S3Server, s3_server_fixture  # noqa: F401
-from warehouse_state import s3_state, s3_table
+from warehouse_state import s3_commits, s3_state, s3_table
 
 from profile_pipeline.adapters import storage
 from profile_pipeline.adapters.reference import ReferenceData
@@ -129,12 +129,19 @@ def test_a_day_under_faults_equals_the_day_without_and_faults_beyond_retries_fai
     assert beyond.returncode == 1
     assert "Spark failed: OSError" in assert_one_line_error(beyond.stderr)
 
-    # The next run, under the faults of a bad night: the day finishes at once, as it would without them.
+    # The next run, under the faults of a bad night, and with the answers lost to a staged file's move into
+    # `profiles` (a copy) and to a commit of its log: the day finishes at once, as it would without them.
+    faulty_proxy.lose_answers("PUT", "/lake/faulty/profiles/dt=")
+    faulty_proxy.lose_answers("PUT", "/lake/faulty/profiles/_delta_log/")
     counts = faulty_proxy.set_rates(MODERATE)
     again = run_on_s3(s3_server, day_on_s3, faulty_proxy.endpoint, "faulty")
     faulty_proxy.set_rates(FaultRates())
     assert again.returncode == 0, again.stderr[-3000:]
+    assert faulty_proxy.rules_left() == 0  # both answers were lost
+    faulty_proxy.clear_rules()
     assert counts.resets and counts.throttled and counts.lost
+    # The commit sent again replaced itself: the log has the clean run's versions, none of them doubled.
+    assert s3_commits(s3_server, "lake", "faulty/profiles") == s3_commits(s3_server, "lake", "clean/profiles")
     faulty = s3_state(s3_server, "s3://lake/faulty", "blobs", "faulty")
     expected = s3_state(s3_server, "s3://lake/clean", "blobs", "clean")
     for name in expected:

@@ -45,6 +45,12 @@ def s3_table(s3: S3Server, uri: str) -> pd.DataFrame:
     return DeltaTable(uri, storage_options=options).to_pandas()
 
 
+def s3_commits(s3: S3Server, bucket: str, table_prefix: str) -> list[str]:
+    """The names of a Delta table's commit files on the test server, oldest first."""
+    log = f"{table_prefix.rstrip('/')}/_delta_log/"
+    return [key[len(log) :] for key in s3.keys(bucket, log) if key.endswith(".json") and "/" not in key[len(log) :]]
+
+
 def s3_state(s3: S3Server, warehouse: str, blobs_bucket: str, blobs_prefix: str) -> dict[str, object]:
     """Every table's rows of an `s3://` warehouse and every blob's content under a bucket's prefix."""
     state: dict[str, object] = {table: comparable(s3_table(s3, f"{warehouse}/{table}")) for table in TABLES}

@@ -262,6 +262,10 @@ class FaultyProxy:
         """Lose the answers of the next `times` requests of `method` whose path contains `path_part`."""
         self._faults.rules.append(_Rule(method, path_part, times))
 
+    def rules_left(self) -> int:
+        """How many answers the rules still have to lose."""
+        return sum(rule.times for rule in self._faults.rules)
+
     def clear_rules(self) -> None:
         self._faults.rules.clear()
 
