@@ -109,6 +109,9 @@ def build_session(
         # The Python workers must run the interpreter that runs the driver (the project's environment).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         _start_jvm_quietly(conf)
+    if not sys.stderr.isatty():
+        # Spark's progress bar redraws one line with carriage returns: in a scheduler's log it is only noise.
+        conf.set("spark.ui.showConsoleProgress", "false")
     session = SparkSession.builder.config(conf=conf).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     apply_storage(session, storage or StorageConfig())
