@@ -8,7 +8,9 @@ The order makes a run killed anywhere harmless (docs/design.md, "Retention and e
    before their table carried a retention get their profile's (`profile_pipeline/spark/retention_fill.py`).
 3. The days that can hold expired or erased rows are found from the tables' logs, and locked.
 4. The blobs of the selected profiles and chunks are listed durably, then the rows of every table are
-   deleted, then the blobs, then the list. Deleting by predicate is idempotent: a rerun deletes the rest.
+   deleted (each DELETE's commit tagged with the attempt, `profile_pipeline/spark/deletion_history.py`), then
+   the blobs; what was deleted is recorded in `deletions`, then the list is dropped. Deleting by predicate is
+   idempotent: a rerun deletes the rest, and records once what a killed attempt deleted, from the history.
 5. Days no longer written are compacted, one at a time under the day's lock; then every table is purged
    and vacuumed beyond the time-travel window.
 """
@@ -16,6 +18,7 @@ The order makes a run killed anywhere harmless (docs/design.md, "Retention and e
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from profile_pipeline import crash_points
 from profile_pipeline.config import JobConfig
 from profile_pipeline.run.day_lock import DayLock, DayRefused
 from profile_pipeline.spark import blob_lists, maintenance_records, retention_fill, table_care
+from profile_pipeline.spark.deletion_history import DeletionTag, deleted_by
 from profile_pipeline.spark.expiry import Erasure, FileSummary, Lifetime, Selection, file_summaries, lifetimes, select
 from profile_pipeline.spark.job import table_uri
 
@@ -95,13 +99,15 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
     table_care.configure_session(spark)
     summary = Summary()
     warehouse = config.warehouse
+    # This attempt's name in its commits and records: unique even when a run id is given again.
+    attempt = f"{request.run_id}.{uuid.uuid4().hex[:8]}"
     if request.erasure and not request.dry_run:
-        maintenance_records.request_erasure(spark, warehouse, request.erasure, request.run_id)
+        maintenance_records.request_erasure(spark, warehouse, request.erasure, request.run_id, attempt)
     pending = maintenance_records.erased(spark, warehouse, pending_only=True)
     erasure = _union(pending, request.erasure) if request.dry_run else pending
-    if not request.dry_run:
-        summary.blobs_deleted += _finish_lists(spark, config, progress)
     tables = _existing_tables(spark, config)
+    if not request.dry_run:
+        summary.blobs_deleted += _finish_lists(spark, config, tables, progress)
     files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
     if _fill_retention(spark, config, request, files, summary, progress):
         files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
@@ -113,7 +119,7 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
         summary.seconds = time.monotonic() - clock
         return summary
     if selections:
-        _delete(spark, config, request, selections, erasure, summary, progress)
+        _delete(spark, config, request, attempt, selections, erasure, summary, progress)
         files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
     elif erasure:
         maintenance_records.complete_erasures(spark, warehouse)  # nothing of theirs was left to delete
@@ -123,7 +129,7 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
     crash_points.reach("maintain:vacuumed")
     summary.seconds = time.monotonic() - clock
     maintenance_records.record_run(
-        spark, warehouse, request.today, request.run_id, "finished", False, started, summary.as_record()
+        spark, warehouse, request.today, request.run_id, attempt, "finished", False, started, summary.as_record()
     )
     return summary
 
@@ -141,12 +147,21 @@ def _files(spark: SparkSession, config: JobConfig, lifetime: Lifetime) -> list[F
     return file_summaries(spark, uri, lifetime, config.options.default_retention_days)
 
 
-def _finish_lists(spark: SparkSession, config: JobConfig, progress: Progress) -> int:
-    """Delete the blobs of the lists killed runs left, then the lists; drop the lists cut short."""
+def _finish_lists(spark: SparkSession, config: JobConfig, tables: list[Lifetime], progress: Progress) -> int:
+    """Finish what the attempts that left complete lists did not: delete the blobs, record the deletions their
+    commits carry, drop the list; drop the lists cut short (no row was deleted after them)."""
     complete, cut_short = blob_lists.pending_lists(spark, config.warehouse)
     deleted = 0
+    uris = {item.table: table_uri(config.warehouse, item.table) for item in tables}
     for listed in complete:
         deleted += blob_lists.delete_listed(spark, listed, config.storage)
+        attempt = blob_lists.attempt_of(listed)
+        blobs = blob_lists.listed_by_reason(spark, listed)
+        for reason, found in deleted_by(spark, uris, attempt).items():
+            maintenance_records.record_deletion(
+                spark, config.warehouse, attempt, found.tag, found.rows, blobs.get(reason, 0)
+            )
+            progress(f"recorded the deletions ({reason}) of {attempt}, which died before recording them")
         blob_lists.drop_list(spark, listed)
         progress(f"finished the blob deletions of {listed}, left by a run that died")
     for listed in cut_short:
@@ -207,48 +222,54 @@ def _delete(
     spark: SparkSession,
     config: JobConfig,
     request: Request,
+    attempt: str,
     selections: list[Selection],
     erasure: Erasure,
     summary: Summary,
     progress: Progress,
 ) -> None:
-    """Under the locks of every selected day: list the blobs, delete the rows of each table, then the blobs."""
+    """Under the locks of every selected day: list the blobs, delete the rows of each table, then the blobs; then
+    record the deletions and drop the list."""
     days = sorted(set().union(*(selection.days for selection in selections)))
     warehouse = config.warehouse
     with ExitStack() as held:
         for day in days:
             held.enter_context(DayLock(warehouse, day, request.run_id, config.locks))
         progress(f"holding {len(days)} day(s) from {days[0]} to {days[-1]}: listing the blobs to delete")
-        listed, blobs_by_reason = _list_blobs(spark, config, request.run_id, selections)
+        listed, blobs_by_reason = _list_blobs(spark, config, attempt, selections)
         crash_points.reach("maintain:listed")
+        tags = {
+            "erasure": DeletionTag(attempt, request.run_id, "erasure", erasure),
+            "retention": DeletionTag(attempt, request.run_id, "retention"),
+        }
         for selection in selections:
             table = selection.lifetime.table
             uri = table_uri(warehouse, table)
             for reason, predicate in (("erasure", selection.erased), ("retention", selection.expired)):
                 if predicate:
-                    summary.add_rows(reason, table, table_care.delete_rows(spark, uri, predicate))
+                    summary.add_rows(reason, table, table_care.delete_rows(spark, uri, predicate, tags[reason]))
             progress(f"deleted the selected rows of {table}")
             crash_points.reach(f"maintain:deleted:{table}")
-        if listed is not None:
-            summary.blobs_deleted += blob_lists.delete_listed(spark, listed, config.storage)
-            crash_points.reach("maintain:blobs-deleted")
-            blob_lists.drop_list(spark, listed)
-    for reason, rows in summary.rows_deleted.items():
-        reason_erasure = erasure if reason == "erasure" else Erasure()
-        maintenance_records.record_deletion(
-            spark, warehouse, request.run_id, reason, reason_erasure, rows, blobs_by_reason.get(reason, 0)
-        )
+        summary.blobs_deleted += blob_lists.delete_listed(spark, listed, config.storage)
+        crash_points.reach("maintain:blobs-deleted")
+        for reason, rows in summary.rows_deleted.items():
+            blobs = blobs_by_reason.get(reason, 0)
+            maintenance_records.record_deletion(spark, warehouse, attempt, tags[reason], rows, blobs)
+        crash_points.reach("maintain:recorded")
+        blob_lists.drop_list(spark, listed)
     if erasure:
         maintenance_records.complete_erasures(spark, warehouse)
 
 
 def _list_blobs(
-    spark: SparkSession, config: JobConfig, run_id: str, selections: list[Selection]
-) -> tuple[str | None, dict[str, int]]:
-    """Write down the blobs of the selected profiles and chunks; (the list, how many per reason)."""
+    spark: SparkSession, config: JobConfig, attempt: str, selections: list[Selection]
+) -> tuple[str, dict[str, int]]:
+    """Write down the blobs of the selected profiles and chunks (an empty list when no profile is selected: it
+    still marks the attempt as deleting until it has recorded its deletions); (the list, how many per reason)."""
     profiles = next((item for item in selections if item.lifetime.table == _BLOB_TABLE), None)
     if profiles is None:
-        return None, {}
+        empty = spark.createDataFrame([], blob_lists.LIST_SCHEMA)
+        return blob_lists.write_list(empty, config.warehouse, attempt), {}
     uri = table_uri(config.warehouse, _BLOB_TABLE)
     bucket = config.vroom.profiles_bucket
     reasons = [("erasure", profiles.erased), ("retention", profiles.expired)]
@@ -258,9 +279,8 @@ def _list_blobs(
         if predicate
     ]
     paths = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
-    listed = blob_lists.write_list(paths, config.warehouse, run_id)
-    counts = spark.read.parquet(listed).groupBy("reason").count().collect()
-    return listed, {row["reason"]: row["count"] for row in counts}
+    listed = blob_lists.write_list(paths, config.warehouse, attempt)
+    return listed, blob_lists.listed_by_reason(spark, listed)
 
 
 def _vacuum(
