@@ -61,8 +61,8 @@ def _append(
 
 
 def _committed(spark: SparkSession, uri: str, transaction: str) -> bool:
-    if not DeltaTable.isDeltaTable(spark, uri):
-        return False
+    # A transaction reads the log as it is now (`isDeltaTable` would answer from the state cached before the
+    # write, in which a table the write created does not exist yet).
     delta_log = spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, uri)
     return delta_log.startTransaction().txnVersion(transaction) >= 0
 
