@@ -93,6 +93,10 @@ class LakeOnS3:
     def keys(self, prefix: str) -> list[str]:
         return self.s3.keys("lake", f"{self.name}/{prefix}")
 
+    def blob_lists(self) -> list[str]:
+        """The objects of the lists of blobs to delete (a list left means an unfinished deletion)."""
+        return [key for key in self.keys("_maintenance/blobs/") if not key.endswith("/")]
+
     def version(self, table: str) -> int:
         """The table's latest commit, as the server holds it."""
         commits = [key for key in self.keys(f"{table}/_delta_log/") if key.endswith(".json")]
@@ -155,7 +159,7 @@ def undisturbed_fixture(
     # What is left is what should be: project 7's second day, its blob alone, no list of blobs to delete.
     assert set(maintenance_lake.kept_rows(lake.rows)["profiles"]) == {(DAYS[1], SHORT, 30)}
     assert lake.blobs() == {f"1/{SHORT}/{SHORT_EVENTS[DAYS[1]]}"}
-    assert not lake.keys("_maintenance/blobs/attempt=")
+    assert not lake.blob_lists()
     return tables_and_blobs(lake.rows, lake.blobs())
 
 
@@ -213,7 +217,7 @@ def test_answers_that_never_come_fail_the_run_in_one_line_and_the_next_run_finis
     assert erase_and_expire(lake, "lost-commit") == maintain_cli.EXIT_DAY_FAILED
     through_faults.clear_rules()
     assert "maintain_tables.py: error:" in assert_one_line_error(capsys.readouterr().err, "maintain_tables.py")
-    assert lake.version("functions") == version and lake.keys("_maintenance/blobs/attempt=")
+    assert lake.version("functions") == version and lake.blob_lists()
 
     # Then every answer to DeleteObjects lost: the blobs of the first run's list cannot be confirmed gone.
     through_faults.lose_answers("POST", "/blobs?delete", times=NEVER)
