@@ -109,8 +109,7 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
     if not request.dry_run:
         summary.blobs_deleted += _finish_lists(spark, config, tables, progress)
     files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
-    if _fill_retention(spark, config, request, files, summary, progress):
-        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+    _read_again(spark, config, tables, files, _fill_retention(spark, config, request, files, summary, progress))
     default = config.options.default_retention_days
     selections = [select(files[item.table], item, request.today, erasure, default) for item in tables]
     selections = [selection for selection in selections if selection.days]
@@ -120,11 +119,10 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
         return summary
     if selections:
         _delete(spark, config, request, attempt, selections, erasure, summary, progress)
-        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+        _read_again(spark, config, tables, files, {selection.lifetime.table for selection in selections})
     elif erasure:
         maintenance_records.complete_erasures(spark, warehouse)  # nothing of theirs was left to delete
-    if _compact(spark, config, request, tables, files, summary, progress):
-        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+    _read_again(spark, config, tables, files, _compact(spark, config, request, tables, files, summary, progress))
     _vacuum(spark, config, request, tables, files, summary)
     crash_points.reach("maintain:vacuumed")
     summary.seconds = time.monotonic() - clock
@@ -145,6 +143,20 @@ def _existing_tables(spark: SparkSession, config: JobConfig) -> list[Lifetime]:
 def _files(spark: SparkSession, config: JobConfig, lifetime: Lifetime) -> list[FileSummary]:
     uri = table_uri(config.warehouse, lifetime.table)
     return file_summaries(spark, uri, lifetime, config.options.default_retention_days)
+
+
+def _read_again(
+    spark: SparkSession,
+    config: JobConfig,
+    tables: list[Lifetime],
+    files: dict[str, list[FileSummary]],
+    changed: set[str],
+) -> None:
+    """Read the files of the tables a step changed again; the others' are still as read (each read is a Spark job
+    over the table's state, about a second)."""
+    for lifetime in tables:
+        if lifetime.table in changed:
+            files[lifetime.table] = _files(spark, config, lifetime)
 
 
 def _finish_lists(spark: SparkSession, config: JobConfig, tables: list[Lifetime], progress: Progress) -> int:
@@ -176,19 +188,19 @@ def _fill_retention(
     files: dict[str, list[FileSummary]],
     summary: Summary,
     progress: Progress,
-) -> bool:
+) -> set[str]:
     """Give the rows written before their table carried a retention their profile's or the default, under the
-    days' locks (`profile_pipeline/spark/retention_fill.py`); whether any table was changed."""
+    days' locks (`profile_pipeline/spark/retention_fill.py`); the tables changed."""
     unknown = {table: {item.day for item in found if item.unknown_retention} for table, found in files.items()}
     unknown = {table: days for table, days in unknown.items() if days}
     if not unknown:
-        return False
+        return set()
     warehouse, default = config.warehouse, config.options.default_retention_days
     if request.dry_run:
         for table, days in sorted(unknown.items()):
             rows = retention_fill.count_unfilled(spark, warehouse, table, days)
             progress(f"dry run: would give {rows} row(s) of {table} written without a retention one")
-        return False
+        return set()
     with ExitStack() as held:
         for day in sorted(set().union(*unknown.values())):
             held.enter_context(DayLock(warehouse, day, request.run_id, config.locks))
@@ -197,7 +209,7 @@ def _fill_retention(
             if rows:
                 summary.retention_filled[table] = rows
                 progress(f"gave {rows} row(s) of {table} written without a retention their profile's or the default")
-    return True
+    return set(unknown)
 
 
 def _report_dry_run(spark: SparkSession, config: JobConfig, selections: list[Selection], progress: Progress) -> None:
@@ -321,16 +333,16 @@ def _compact(
     files: dict[str, list[FileSummary]],
     summary: Summary,
     progress: Progress,
-) -> bool:
+) -> set[str]:
     """Compact each day no longer written, every table of it under the day's lock; a held day waits for the next run.
-    Whether any day was compacted."""
+    The tables compacted."""
     care = config.maintenance
     before = request.today - timedelta(days=care.compact_after_days)
     by_day: dict[date, list[str]] = {}
     for lifetime in tables:
         for day in table_care.days_to_compact(files[lifetime.table], before, care.target_file_bytes):
             by_day.setdefault(day, []).append(lifetime.table)
-    compacted = False
+    compacted: set[str] = set()
     for day, names in sorted(by_day.items()):
         try:
             with DayLock(config.warehouse, day, request.run_id, config.locks):
@@ -339,7 +351,7 @@ def _compact(
                     uri = table_uri(config.warehouse, table)
                     done = table_care.compact_day(spark, uri, day, count, care.target_file_bytes)
                     summary.add_compaction(table, done.files_before, done.files_after)
-                    compacted = True
+                    compacted.add(table)
         except DayRefused as refused:
             summary.compaction_refused.append(str(day))
             progress(f"{day}: not compacted, {refused}")
