@@ -6,7 +6,9 @@ state a crash leaves behind, deterministically. Unset, `reach` does nothing.
 
 Points: `staged` (the day's rows are staged, no table committed yet), `moved:<table>` (that table's staged
 files are moved into it, its commit not made), `published:<table>` (that table's commit is done, the others
-may not be), `published` (every table committed, `job_runs` not yet).
+may not be), `published` (every table committed, `job_runs` not yet). Maintenance: `maintain:listed` (the
+blobs to delete listed, no row deleted), `maintain:deleted:<table>` (that table's rows deleted, nothing recorded),
+`maintain:blobs-deleted`, `maintain:recorded` (the deletions recorded, their list kept), `maintain:vacuumed`.
 """
 
 from __future__ import annotations

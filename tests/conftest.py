@@ -21,7 +21,7 @@ def spark() -> Iterator[object]:
     """The fast settings of Delta Lake's own Python tests: local[2], few shuffle partitions, no UI."""
     from pyspark.sql import SparkSession
 
-    from profile_pipeline.spark.packages import DELTA_PACKAGE, KAFKA_SOURCE_PACKAGE, jars_for
+    from profile_pipeline.spark.packages import DELTA_PACKAGE, HADOOP_AWS_PACKAGE, KAFKA_SOURCE_PACKAGE, jars_for
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     builder = (
@@ -37,8 +37,9 @@ def spark() -> Iterator[object]:
         .config("spark.sql.files.maxPartitionBytes", "1m")
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.driver.memory", "2g")
-        # The jars the job's and the archiver's local runs use, resolved once per machine (no Ivy per session).
-        .config("spark.jars", ",".join(jars_for([DELTA_PACKAGE, KAFKA_SOURCE_PACKAGE])))
+        # The jars the job's and the archiver's local runs use, resolved once per machine (no Ivy per session);
+        # hadoop-aws for the tests that run maintenance on the loopback S3 server in this session.
+        .config("spark.jars", ",".join(jars_for([DELTA_PACKAGE, KAFKA_SOURCE_PACKAGE, HADOOP_AWS_PACKAGE])))
     )
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

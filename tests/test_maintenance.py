@@ -11,50 +11,42 @@ import shutil
 import signal
 import sys
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 from job_cli import PROJECT_ROOT, job_environment, run_from_project_root
-from ops_input import write_day
+from maintenance_lake import (
+    DAYS,
+    LONG,
+    REFERENCE,
+    SHORT,
+    SHORT_EVENTS,
+    blobs,
+    deletion_totals,
+    kept_rows,
+    lake_config,
+    local_rows,
+    process_lake,
+    request,
+    rows,
+)
 
-from profile_pipeline.adapters.reference import ReferenceData
-from profile_pipeline.config import JobConfig, LockConfig, MaintenanceConfig, SymbolicationConfig, VroomConfig
+from profile_pipeline.config import LockConfig, MaintenanceConfig
 from profile_pipeline.crash_points import ENVIRONMENT
 from profile_pipeline.run import maintain_cli
 from profile_pipeline.run.day_lock import DayLock
-from profile_pipeline.run.maintenance import Request, maintain
+from profile_pipeline.run.maintenance import maintain
 from profile_pipeline.run.runner import FINISHED, run_days
 from profile_pipeline.spark.expiry import PROFILE_DATA, Erasure
-
-DAYS = [date(2026, 11, 3), date(2026, 11, 4)]
-SHORT, LONG = 7, 2  # projects kept 30 and 90 days
-REFERENCE = ReferenceData(projects={SHORT: {"retention_days": 30}})
-# The cocoa profile of project 7 on each day (ops_input names it after the day).
-SHORT_EVENTS = {day: f"{day:%Y%m%d}" + "c" * 24 for day in DAYS}
-
-
-def _config(root: Path) -> JobConfig:
-    return JobConfig(
-        input=str(root / "input"),
-        warehouse=str(root / "warehouse"),
-        symbolication=SymbolicationConfig(mode="off"),
-        vroom=VroomConfig(profiles_bucket=str(root / "bucket")),
-    )
 
 
 @pytest.fixture(scope="module")
 def processed(spark, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("maintenance")
-    for day in DAYS:
-        write_day(root / "input", day)
-    results = run_days(
-        spark, _config(root), REFERENCE, DAYS, run_id="nightly", force=False, arguments={}, report=lambda _: None
-    )
-    assert [result.status for result in results] == [FINISHED, FINISHED]
+    process_lake(spark, root)
     return root
 
 
@@ -64,19 +56,6 @@ def lake(processed: Path, tmp_path: Path) -> Path:
     for name in ("input", "warehouse", "bucket"):
         shutil.copytree(processed / name, tmp_path / name)
     return tmp_path
-
-
-def rows(root: Path, table: str) -> pd.DataFrame:
-    return DeltaTable(str(root / "warehouse" / table)).to_pandas()
-
-
-def blobs(root: Path) -> set[str]:
-    bucket = root / "bucket"
-    return {str(path.relative_to(bucket)) for path in bucket.rglob("*") if path.is_file()}
-
-
-def request(today: date, erasure: Erasure | None = None) -> Request:
-    return Request(today, "maintenance", erasure or Erasure(), vacuum_hours=168.0, dry_run=False)
 
 
 def test_every_table_of_profile_data_carries_the_retention_of_its_profile(processed: Path):
@@ -91,7 +70,7 @@ def test_every_table_of_profile_data_carries_the_retention_of_its_profile(proces
 
 
 def test_mixed_retentions_in_one_day_expire_each_on_its_own_date(spark, lake: Path):
-    config = _config(lake)
+    config = lake_config(lake)
     first = DAYS[0]
     everything = {table: len(rows(lake, table)) for table in PROFILE_DATA}
     all_blobs = blobs(lake)
@@ -118,7 +97,7 @@ def test_mixed_retentions_in_one_day_expire_each_on_its_own_date(spark, lake: Pa
 
 
 def test_an_erased_project_is_gone_from_every_table_blob_and_file_and_does_not_come_back(spark, lake: Path, capsys):
-    config = _config(lake)
+    config = lake_config(lake)
     argv = ["--warehouse", str(lake / "warehouse"), "--profiles-bucket", str(lake / "bucket")]
     argv += ["--today", str(DAYS[1] + timedelta(days=1)), "--delete-project", str(SHORT), "--run-id", "erase"]
 
@@ -170,11 +149,7 @@ def _maintenance(root: Path, *args: str, crash_at: str | None = None):
 
 
 def _state(root: Path) -> tuple[dict[str, list], set[str]]:
-    tables = {}
-    for table in PROFILE_DATA:
-        frame = rows(root, table)
-        tables[table] = sorted(zip(frame["dt"], frame["project_id"], frame["retention_days"], strict=True))
-    return tables, blobs(root)
+    return kept_rows(local_rows(root)), blobs(root)
 
 
 def test_runs_killed_anywhere_then_a_normal_run_give_the_undisturbed_result(spark, lake: Path, tmp_path_factory):
@@ -184,19 +159,22 @@ def test_runs_killed_anywhere_then_a_normal_run_give_the_undisturbed_result(spar
     for name in ("warehouse", "bucket"):
         shutil.copytree(lake / name, undisturbed / name)
     erasure = Erasure(projects=frozenset({LONG}))
-    maintain(spark, _config(undisturbed), request(today, erasure))
+    maintain(spark, lake_config(undisturbed), request(today, erasure))
     expected = _state(undisturbed)
     assert expected != _state(lake)
 
     # Killed with the blobs listed; then between the tables' deletes, with the first run's list finished and
-    # its own left behind; then after the vacuum, before recording the run.
-    for point in ("maintain:listed", "maintain:deleted:functions", "maintain:vacuumed"):
+    # its own left behind; then with its deletions recorded (the killed run's from the history, its own) and
+    # its list kept; then after the vacuum, before recording the run.
+    points = ("maintain:listed", "maintain:deleted:functions", "maintain:recorded", "maintain:vacuumed")
+    for point in points:
         killed = _maintenance(lake, *args, crash_at=point)
         assert killed.returncode == -signal.SIGKILL, (point, killed.stderr[-2000:])
         if point == "maintain:deleted:functions":
             assert list((lake / "warehouse" / "_maintenance" / "blobs").iterdir())  # the next run finishes it
             assert not set(rows(lake, "profiles")["project_id"]) & {LONG}
             assert LONG in set(rows(lake, "outcomes")["project_id"])
+            assert not (lake / "warehouse" / "deletions").exists()  # killed before it recorded anything
 
     # The normal run needs no process of its own: this one's session runs it, as the cron line's would.
     argv = ["--warehouse", str(lake / "warehouse"), "--profiles-bucket", str(lake / "bucket"), "--today", str(today)]
@@ -206,6 +184,13 @@ def test_runs_killed_anywhere_then_a_normal_run_give_the_undisturbed_result(spar
     assert not list((lake / "warehouse" / "_maintenance" / "blobs").iterdir())
     erasures = rows(lake, "erasures")
     assert erasures["completed_at"].notna().all() and set(erasures["id"]) == {LONG}
+    # Every row deleted is recorded once: the killed run's deletes too, from its commits, under its run id.
+    assert deletion_totals(local_rows(lake)) == deletion_totals(local_rows(undisturbed))
+    records = rows(lake, "deletions").to_dict("records")
+    (killed_between,) = [record for record in records if "functions" in dict(record["rows"])]
+    erased, _ = deletion_totals(local_rows(undisturbed))["erasure"]
+    before_the_kill = ("profiles", "chunks", "functions")
+    assert dict(killed_between["rows"]) == {table: count for table, count in erased.items() if table in before_the_kill}
 
 
 def test_a_run_killed_with_the_blobs_deleted_and_their_list_kept_is_finished_by_the_next(spark, lake: Path):
@@ -226,7 +211,7 @@ def test_a_run_killed_with_the_blobs_deleted_and_their_list_kept_is_finished_by_
 
 
 def test_maintenance_and_processing_of_the_same_day_never_race(spark, lake: Path, capsys):
-    config = _config(lake)
+    config = lake_config(lake)
     today = DAYS[0] + timedelta(days=31)
     argv = ["--warehouse", str(lake / "warehouse"), "--profiles-bucket", str(lake / "bucket"), "--today", str(today)]
     before = _state(lake)
@@ -253,7 +238,7 @@ def test_maintenance_and_processing_of_the_same_day_never_race(spark, lake: Path
 
 
 def test_old_days_are_compacted_one_by_one_and_readers_see_the_same_rows(spark, lake: Path):
-    config = replace(_config(lake), maintenance=MaintenanceConfig(compact_after_days=3))
+    config = replace(lake_config(lake), maintenance=MaintenanceConfig(compact_after_days=3))
     before = {table: rows(lake, table).drop(columns="run_id") for table in PROFILE_DATA}
     # The processing job's tasks left a file per input object: two per day in `profiles`.
     assert len(DeltaTable(str(lake / "warehouse" / "profiles")).file_uris()) == 4

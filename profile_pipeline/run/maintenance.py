@@ -8,7 +8,9 @@ The order makes a run killed anywhere harmless (docs/design.md, "Retention and e
    before their table carried a retention get their profile's (`profile_pipeline/spark/retention_fill.py`).
 3. The days that can hold expired or erased rows are found from the tables' logs, and locked.
 4. The blobs of the selected profiles and chunks are listed durably, then the rows of every table are
-   deleted, then the blobs, then the list. Deleting by predicate is idempotent: a rerun deletes the rest.
+   deleted (each DELETE's commit tagged with the attempt, `profile_pipeline/spark/deletion_history.py`), then
+   the blobs; what was deleted is recorded in `deletions`, then the list is dropped. Deleting by predicate is
+   idempotent: a rerun deletes the rest, and records once what a killed attempt deleted, from the history.
 5. Days no longer written are compacted, one at a time under the day's lock; then every table is purged
    and vacuumed beyond the time-travel window.
 """
@@ -16,6 +18,7 @@ The order makes a run killed anywhere harmless (docs/design.md, "Retention and e
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from profile_pipeline import crash_points
 from profile_pipeline.config import JobConfig
 from profile_pipeline.run.day_lock import DayLock, DayRefused
 from profile_pipeline.spark import blob_lists, maintenance_records, retention_fill, table_care
+from profile_pipeline.spark.deletion_history import DeletionTag, deleted_by
 from profile_pipeline.spark.expiry import Erasure, FileSummary, Lifetime, Selection, file_summaries, lifetimes, select
 from profile_pipeline.spark.job import table_uri
 
@@ -95,16 +99,17 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
     table_care.configure_session(spark)
     summary = Summary()
     warehouse = config.warehouse
+    # This attempt's name in its commits and records: unique even when a run id is given again.
+    attempt = f"{request.run_id}.{uuid.uuid4().hex[:8]}"
     if request.erasure and not request.dry_run:
-        maintenance_records.request_erasure(spark, warehouse, request.erasure, request.run_id)
+        maintenance_records.request_erasure(spark, warehouse, request.erasure, request.run_id, attempt)
     pending = maintenance_records.erased(spark, warehouse, pending_only=True)
     erasure = _union(pending, request.erasure) if request.dry_run else pending
-    if not request.dry_run:
-        summary.blobs_deleted += _finish_lists(spark, config, progress)
     tables = _existing_tables(spark, config)
+    if not request.dry_run:
+        summary.blobs_deleted += _finish_lists(spark, config, tables, progress)
     files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
-    if _fill_retention(spark, config, request, files, summary, progress):
-        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+    _read_again(spark, config, tables, files, _fill_retention(spark, config, request, files, summary, progress))
     default = config.options.default_retention_days
     selections = [select(files[item.table], item, request.today, erasure, default) for item in tables]
     selections = [selection for selection in selections if selection.days]
@@ -113,17 +118,16 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
         summary.seconds = time.monotonic() - clock
         return summary
     if selections:
-        _delete(spark, config, request, selections, erasure, summary, progress)
-        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+        _delete(spark, config, request, attempt, selections, erasure, summary, progress)
+        _read_again(spark, config, tables, files, {selection.lifetime.table for selection in selections})
     elif erasure:
         maintenance_records.complete_erasures(spark, warehouse)  # nothing of theirs was left to delete
-    if _compact(spark, config, request, tables, files, summary, progress):
-        files = {lifetime.table: _files(spark, config, lifetime) for lifetime in tables}
+    _read_again(spark, config, tables, files, _compact(spark, config, request, tables, files, summary, progress))
     _vacuum(spark, config, request, tables, files, summary)
     crash_points.reach("maintain:vacuumed")
     summary.seconds = time.monotonic() - clock
     maintenance_records.record_run(
-        spark, warehouse, request.today, request.run_id, "finished", False, started, summary.as_record()
+        spark, warehouse, request.today, request.run_id, attempt, "finished", False, started, summary.as_record()
     )
     return summary
 
@@ -141,12 +145,35 @@ def _files(spark: SparkSession, config: JobConfig, lifetime: Lifetime) -> list[F
     return file_summaries(spark, uri, lifetime, config.options.default_retention_days)
 
 
-def _finish_lists(spark: SparkSession, config: JobConfig, progress: Progress) -> int:
-    """Delete the blobs of the lists killed runs left, then the lists; drop the lists cut short."""
+def _read_again(
+    spark: SparkSession,
+    config: JobConfig,
+    tables: list[Lifetime],
+    files: dict[str, list[FileSummary]],
+    changed: set[str],
+) -> None:
+    """Read the files of the tables a step changed again; the others' are still as read (each read is a Spark job
+    over the table's state, about a second)."""
+    for lifetime in tables:
+        if lifetime.table in changed:
+            files[lifetime.table] = _files(spark, config, lifetime)
+
+
+def _finish_lists(spark: SparkSession, config: JobConfig, tables: list[Lifetime], progress: Progress) -> int:
+    """Finish what the attempts that left complete lists did not: delete the blobs, record the deletions their
+    commits carry, drop the list; drop the lists cut short (no row was deleted after them)."""
     complete, cut_short = blob_lists.pending_lists(spark, config.warehouse)
     deleted = 0
+    uris = {item.table: table_uri(config.warehouse, item.table) for item in tables}
     for listed in complete:
         deleted += blob_lists.delete_listed(spark, listed, config.storage)
+        attempt = blob_lists.attempt_of(listed)
+        blobs = blob_lists.listed_by_reason(spark, listed)
+        for reason, found in deleted_by(spark, uris, attempt).items():
+            maintenance_records.record_deletion(
+                spark, config.warehouse, attempt, found.tag, found.rows, blobs.get(reason, 0)
+            )
+            progress(f"recorded the deletions ({reason}) of {attempt}, which died before recording them")
         blob_lists.drop_list(spark, listed)
         progress(f"finished the blob deletions of {listed}, left by a run that died")
     for listed in cut_short:
@@ -161,19 +188,19 @@ def _fill_retention(
     files: dict[str, list[FileSummary]],
     summary: Summary,
     progress: Progress,
-) -> bool:
+) -> set[str]:
     """Give the rows written before their table carried a retention their profile's or the default, under the
-    days' locks (`profile_pipeline/spark/retention_fill.py`); whether any table was changed."""
+    days' locks (`profile_pipeline/spark/retention_fill.py`); the tables changed."""
     unknown = {table: {item.day for item in found if item.unknown_retention} for table, found in files.items()}
     unknown = {table: days for table, days in unknown.items() if days}
     if not unknown:
-        return False
+        return set()
     warehouse, default = config.warehouse, config.options.default_retention_days
     if request.dry_run:
         for table, days in sorted(unknown.items()):
             rows = retention_fill.count_unfilled(spark, warehouse, table, days)
             progress(f"dry run: would give {rows} row(s) of {table} written without a retention one")
-        return False
+        return set()
     with ExitStack() as held:
         for day in sorted(set().union(*unknown.values())):
             held.enter_context(DayLock(warehouse, day, request.run_id, config.locks))
@@ -182,7 +209,7 @@ def _fill_retention(
             if rows:
                 summary.retention_filled[table] = rows
                 progress(f"gave {rows} row(s) of {table} written without a retention their profile's or the default")
-    return True
+    return set(unknown)
 
 
 def _report_dry_run(spark: SparkSession, config: JobConfig, selections: list[Selection], progress: Progress) -> None:
@@ -207,48 +234,54 @@ def _delete(
     spark: SparkSession,
     config: JobConfig,
     request: Request,
+    attempt: str,
     selections: list[Selection],
     erasure: Erasure,
     summary: Summary,
     progress: Progress,
 ) -> None:
-    """Under the locks of every selected day: list the blobs, delete the rows of each table, then the blobs."""
+    """Under the locks of every selected day: list the blobs, delete the rows of each table, then the blobs; then
+    record the deletions and drop the list."""
     days = sorted(set().union(*(selection.days for selection in selections)))
     warehouse = config.warehouse
     with ExitStack() as held:
         for day in days:
             held.enter_context(DayLock(warehouse, day, request.run_id, config.locks))
         progress(f"holding {len(days)} day(s) from {days[0]} to {days[-1]}: listing the blobs to delete")
-        listed, blobs_by_reason = _list_blobs(spark, config, request.run_id, selections)
+        listed, blobs_by_reason = _list_blobs(spark, config, attempt, selections)
         crash_points.reach("maintain:listed")
+        tags = {
+            "erasure": DeletionTag(attempt, request.run_id, "erasure", erasure),
+            "retention": DeletionTag(attempt, request.run_id, "retention"),
+        }
         for selection in selections:
             table = selection.lifetime.table
             uri = table_uri(warehouse, table)
             for reason, predicate in (("erasure", selection.erased), ("retention", selection.expired)):
                 if predicate:
-                    summary.add_rows(reason, table, table_care.delete_rows(spark, uri, predicate))
+                    summary.add_rows(reason, table, table_care.delete_rows(spark, uri, predicate, tags[reason]))
             progress(f"deleted the selected rows of {table}")
             crash_points.reach(f"maintain:deleted:{table}")
-        if listed is not None:
-            summary.blobs_deleted += blob_lists.delete_listed(spark, listed, config.storage)
-            crash_points.reach("maintain:blobs-deleted")
-            blob_lists.drop_list(spark, listed)
-    for reason, rows in summary.rows_deleted.items():
-        reason_erasure = erasure if reason == "erasure" else Erasure()
-        maintenance_records.record_deletion(
-            spark, warehouse, request.run_id, reason, reason_erasure, rows, blobs_by_reason.get(reason, 0)
-        )
+        summary.blobs_deleted += blob_lists.delete_listed(spark, listed, config.storage)
+        crash_points.reach("maintain:blobs-deleted")
+        for reason, rows in summary.rows_deleted.items():
+            blobs = blobs_by_reason.get(reason, 0)
+            maintenance_records.record_deletion(spark, warehouse, attempt, tags[reason], rows, blobs)
+        crash_points.reach("maintain:recorded")
+        blob_lists.drop_list(spark, listed)
     if erasure:
         maintenance_records.complete_erasures(spark, warehouse)
 
 
 def _list_blobs(
-    spark: SparkSession, config: JobConfig, run_id: str, selections: list[Selection]
-) -> tuple[str | None, dict[str, int]]:
-    """Write down the blobs of the selected profiles and chunks; (the list, how many per reason)."""
+    spark: SparkSession, config: JobConfig, attempt: str, selections: list[Selection]
+) -> tuple[str, dict[str, int]]:
+    """Write down the blobs of the selected profiles and chunks (an empty list when no profile is selected: it
+    still marks the attempt as deleting until it has recorded its deletions); (the list, how many per reason)."""
     profiles = next((item for item in selections if item.lifetime.table == _BLOB_TABLE), None)
     if profiles is None:
-        return None, {}
+        empty = spark.createDataFrame([], blob_lists.LIST_SCHEMA)
+        return blob_lists.write_list(empty, config.warehouse, attempt), {}
     uri = table_uri(config.warehouse, _BLOB_TABLE)
     bucket = config.vroom.profiles_bucket
     reasons = [("erasure", profiles.erased), ("retention", profiles.expired)]
@@ -258,9 +291,8 @@ def _list_blobs(
         if predicate
     ]
     paths = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
-    listed = blob_lists.write_list(paths, config.warehouse, run_id)
-    counts = spark.read.parquet(listed).groupBy("reason").count().collect()
-    return listed, {row["reason"]: row["count"] for row in counts}
+    listed = blob_lists.write_list(paths, config.warehouse, attempt)
+    return listed, blob_lists.listed_by_reason(spark, listed)
 
 
 def _vacuum(
@@ -301,16 +333,16 @@ def _compact(
     files: dict[str, list[FileSummary]],
     summary: Summary,
     progress: Progress,
-) -> bool:
+) -> set[str]:
     """Compact each day no longer written, every table of it under the day's lock; a held day waits for the next run.
-    Whether any day was compacted."""
+    The tables compacted."""
     care = config.maintenance
     before = request.today - timedelta(days=care.compact_after_days)
     by_day: dict[date, list[str]] = {}
     for lifetime in tables:
         for day in table_care.days_to_compact(files[lifetime.table], before, care.target_file_bytes):
             by_day.setdefault(day, []).append(lifetime.table)
-    compacted = False
+    compacted: set[str] = set()
     for day, names in sorted(by_day.items()):
         try:
             with DayLock(config.warehouse, day, request.run_id, config.locks):
@@ -319,7 +351,7 @@ def _compact(
                     uri = table_uri(config.warehouse, table)
                     done = table_care.compact_day(spark, uri, day, count, care.target_file_bytes)
                     summary.add_compaction(table, done.files_before, done.files_after)
-                    compacted = True
+                    compacted.add(table)
         except DayRefused as refused:
             summary.compaction_refused.append(str(day))
             progress(f"{day}: not compacted, {refused}")

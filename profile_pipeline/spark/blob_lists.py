@@ -1,9 +1,11 @@
 """The blobs a maintenance run is to delete, written down before any row is, so that none is forgotten.
 
 A run writes the blobs (bucket and storage path) of the profiles and chunks it selected as a Parquet list under
-`<warehouse>/_maintenance/blobs/run_id=<run>/` (complete once its `_SUCCESS` marker is there) before it
-deletes their rows; it deletes the blobs after the rows, then the list. A run killed anywhere leaves a list
-that the next run finishes first: the blobs deleted again where they are still there, then the list.
+`<warehouse>/_maintenance/blobs/attempt=<attempt>/` (complete once its `_SUCCESS` marker is there; empty when
+no profile is selected) before it deletes any row; it deletes the blobs after the rows, records what it
+deleted, then drops the list. A run killed anywhere leaves a list that the next run finishes first: the blobs
+deleted again where they are still there, the killed attempt's deletions recorded from the tables' histories
+(`deletion_history.py`), then the list dropped.
 A list without its marker was cut short while being written, before any row was deleted: it is dropped,
 and the rows it was listing are selected again.
 """
@@ -46,10 +48,23 @@ def storage_paths(profiles: DataFrame, bucket: str) -> DataFrame:
     )
 
 
-def write_list(paths: DataFrame, warehouse: str, run_id: str) -> str:
-    target = f"{lists_uri(warehouse)}/run_id={run_id}"
+LIST_SCHEMA = "bucket string, storage_path string, reason string"
+
+
+def write_list(paths: DataFrame, warehouse: str, attempt: str) -> str:
+    target = f"{lists_uri(warehouse)}/attempt={attempt}"
     paths.coalesce(1).write.mode("overwrite").parquet(target)
     return target
+
+
+def attempt_of(list_uri: str) -> str:
+    """The attempt that wrote the list (lists of earlier versions are named by their run)."""
+    return list_uri.rstrip("/").rsplit("/", 1)[-1].split("=", 1)[-1]
+
+
+def listed_by_reason(spark: SparkSession, list_uri: str) -> dict[str, int]:
+    counts = spark.read.parquet(list_uri).groupBy("reason").count().collect()
+    return {row["reason"]: row["count"] for row in counts}
 
 
 def pending_lists(spark: SparkSession, warehouse: str) -> tuple[list[str], list[str]]:

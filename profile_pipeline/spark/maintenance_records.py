@@ -19,6 +19,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from profile_pipeline.spark.deletion_history import DeletionTag
 from profile_pipeline.spark.expiry import Erasure
 
 ERASURES = "erasures"
@@ -40,19 +41,37 @@ def _uri(warehouse: str, table: str) -> str:
     return f"{warehouse.rstrip('/')}/{table}"
 
 
-def _append(spark: SparkSession, warehouse: str, table: str, rows: list[tuple[Any, ...]], schema: str) -> None:
+def _append(
+    spark: SparkSession, warehouse: str, table: str, rows: list[tuple[Any, ...]], schema: str, transaction: str
+) -> None:
+    """Append the rows once: `transaction` names the write (Delta's `txnAppId`), so that the same write made again,
+    by the run that finishes a killed one's work, adds nothing; and a write whose commit took effect although its
+    answer never came (a storage fault beyond the retries) counts as done."""
+    uri = _uri(warehouse, table)
     frame = spark.createDataFrame(rows, schema)
     writer = frame.write.format("delta").mode("append").option("mergeSchema", "true")
+    writer = writer.option("txnAppId", transaction).option("txnVersion", "0")
     if "dt date" in schema:
         writer = writer.partitionBy("dt")
-    writer.save(_uri(warehouse, table))
+    try:
+        writer.save(uri)
+    except Exception:
+        if not _committed(spark, uri, transaction):
+            raise
 
 
-def request_erasure(spark: SparkSession, warehouse: str, erasure: Erasure, run_id: str) -> None:
+def _committed(spark: SparkSession, uri: str, transaction: str) -> bool:
+    # A transaction reads the log as it is now (`isDeltaTable` would answer from the state cached before the
+    # write, in which a table the write created does not exist yet).
+    delta_log = spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, uri)
+    return delta_log.startTransaction().txnVersion(transaction) >= 0
+
+
+def request_erasure(spark: SparkSession, warehouse: str, erasure: Erasure, run_id: str, attempt: str) -> None:
     now = datetime.now(UTC)
     rows = [("organization", value, run_id, now, None) for value in sorted(erasure.organizations)]
     rows += [("project", value, run_id, now, None) for value in sorted(erasure.projects)]
-    _append(spark, warehouse, ERASURES, rows, _ERASURES_SCHEMA)
+    _append(spark, warehouse, ERASURES, rows, _ERASURES_SCHEMA, f"erasure requested by {attempt}")
 
 
 def erased(spark: SparkSession, warehouse: str, *, pending_only: bool = False) -> Erasure:
@@ -78,10 +97,13 @@ def complete_erasures(spark: SparkSession, warehouse: str) -> None:
 
 
 def record_deletion(
-    spark: SparkSession, warehouse: str, run_id: str, reason: str, erasure: Erasure, rows: dict[str, int], blobs: int
+    spark: SparkSession, warehouse: str, attempt: str, tag: DeletionTag, rows: dict[str, int], blobs: int
 ) -> None:
-    record = (run_id, reason, datetime.now(UTC), sorted(erasure.organizations), sorted(erasure.projects), rows, blobs)
-    _append(spark, warehouse, DELETIONS, [record], _DELETIONS_SCHEMA)
+    """Record what an attempt deleted for one reason; recorded once, however often it is asked."""
+    erasure = tag.erasure
+    record = (tag.run_id, tag.reason, datetime.now(UTC), sorted(erasure.organizations), sorted(erasure.projects))
+    transaction = f"deletions of {attempt} ({tag.reason})"
+    _append(spark, warehouse, DELETIONS, [(*record, rows, blobs)], _DELETIONS_SCHEMA, transaction)
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,7 @@ def record_run(
     warehouse: str,
     today: date,
     run_id: str,
+    attempt: str,
     status: str,
     dry_run: bool,
     started: datetime,
@@ -124,4 +147,4 @@ def record_run(
     finished = datetime.now(UTC)
     seconds = (finished - started).total_seconds()
     record = (today, run_id, status, dry_run, started, finished, seconds, json.dumps(summary, sort_keys=True))
-    _append(spark, warehouse, MAINTENANCE_RUNS, [record], _RUNS_SCHEMA)
+    _append(spark, warehouse, MAINTENANCE_RUNS, [record], _RUNS_SCHEMA, f"maintenance run {attempt}")

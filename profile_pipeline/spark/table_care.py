@@ -15,6 +15,7 @@ from datetime import date, datetime
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
+from profile_pipeline.spark.deletion_history import DeletionTag
 from profile_pipeline.spark.delta_commit import PARTITION_COLUMN
 from profile_pipeline.spark.expiry import FileSummary
 from profile_pipeline.spark.hadoop_fs import hadoop_path
@@ -37,9 +38,17 @@ def is_table(spark: SparkSession, table_uri: str) -> bool:
     return DeltaTable.isDeltaTable(spark, table_uri)
 
 
-def delete_rows(spark: SparkSession, table_uri: str, predicate: str) -> int:
-    """Delta's DELETE; returns the number of rows it deleted."""
-    result = spark.sql(f"DELETE FROM delta.`{table_uri}` WHERE {predicate}").collect()
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+def delete_rows(spark: SparkSession, table_uri: str, predicate: str, tag: DeletionTag) -> int:
+    """Delta's DELETE, its commit tagged with `tag` (the history then says whose deletion it was, and how many rows
+    it deleted, should the run die before recording it); returns the number of rows it deleted."""
+    spark.conf.set(_USER_METADATA, tag.as_metadata())
+    try:
+        result = spark.sql(f"DELETE FROM delta.`{table_uri}` WHERE {predicate}").collect()
+    finally:
+        spark.conf.unset(_USER_METADATA)
     return int(result[0][0]) if result else 0
 
 
