@@ -78,7 +78,7 @@ def plain_consumer(bootstrap: str, archive: Path, total: int, partitions: int) -
     columns: dict[int, dict[str, list]] = {}
     received = 0
     while received < total:
-        for message in consumer.consume(num_messages=500, timeout=10):
+        for message in consumer.consume(num_messages=min(500, total - received), timeout=10):
             if message.error():
                 raise RuntimeError(str(message.error()))
             rows = columns.setdefault(message.partition(), {name: [] for name in ("offset", "ts", "value", "h")})
