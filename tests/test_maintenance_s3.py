@@ -24,7 +24,7 @@ from maintenance_lake import DAYS, ERASURE, EXPIRY_DAY, LONG, SHORT, SHORT_EVENT
 from s3_day import s3_job_config
 from servers.faulty_proxy import FaultRates, FaultyProxy, faulty_proxy_fixture  # noqa: F401
 from servers.s3 import CREDENTIALS, S3Server, s3_server_fixture  # noqa: F401
-from warehouse_state import comparable, s3_table
+from warehouse_state import comparable, s3_commits, s3_table
 
 from profile_pipeline.run import maintain_cli
 from profile_pipeline.run.maintenance import maintain
@@ -99,8 +99,7 @@ class LakeOnS3:
 
     def version(self, table: str) -> int:
         """The table's latest commit, as the server holds it."""
-        commits = [key for key in self.keys(f"{table}/_delta_log/") if key.endswith(".json")]
-        return max(int(key.rsplit("/", 1)[-1].removesuffix(".json")) for key in commits)
+        return int(s3_commits(self.s3, "lake", f"{self.name}/{table}")[-1].removesuffix(".json"))
 
     def maintain(self, *args: str) -> int:
         argv = ["--config", str(self.config), "--today", str(EXPIRY_DAY), *args]

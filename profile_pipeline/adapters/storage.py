@@ -12,18 +12,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from pyarrow import fs as pafs
 
 from profile_pipeline.adapters.infrastructure import is_fault_the_sdk_did_not_retry
 from profile_pipeline.config import StorageConfig
-
-_Read = TypeVar("_Read")
 
 _S3_SCHEMES = ("s3a", "s3", "s3n")
 
@@ -126,31 +123,24 @@ _FIRST_READ_BACKOFF_SECONDS = 0.05
 _LONGEST_READ_BACKOFF_SECONDS = 5.0
 
 
-def _read_again_after_faults(read: Callable[[], _Read]) -> _Read:
-    """`read()`, repeated with backoff after a fault that the AWS SDK did not retry, `retry_attempts` times in all.
+def read_bytes(uri: str) -> bytes:
+    """The object's bytes as stored (pyarrow would otherwise decompress by file extension).
 
-    Every other fault the SDK has already retried `retry_attempts` times, so the time a read takes stays bounded.
-    A read changes nothing, so doing it again is harmless.
+    A fault the AWS SDK did not retry itself is read again with backoff, `retry_attempts` times in all; every
+    other fault the SDK has already retried that often, so a read's time stays bounded. A read changes nothing,
+    so doing it again is harmless.
     """
-    for attempt in range(1, _configured.retry_attempts):
+    filesystem, path = resolve(uri)
+    attempt = 1
+    while True:
         try:
-            return read()
+            with filesystem.open_input_stream(path, compression=None) as stream:
+                return stream.read()
         except OSError as error:
-            if not is_fault_the_sdk_did_not_retry(error):
+            if attempt >= _configured.retry_attempts or not is_fault_the_sdk_did_not_retry(error):
                 raise
             time.sleep(min(_FIRST_READ_BACKOFF_SECONDS * 2 ** (attempt - 1), _LONGEST_READ_BACKOFF_SECONDS))
-    return read()
-
-
-def read_bytes(uri: str) -> bytes:
-    """The object's bytes as stored (pyarrow would otherwise decompress by file extension)."""
-    filesystem, path = resolve(uri)
-
-    def read() -> bytes:
-        with filesystem.open_input_stream(path, compression=None) as stream:
-            return stream.read()
-
-    return _read_again_after_faults(read)
+            attempt += 1
 
 
 def exists(uri: str) -> bool:

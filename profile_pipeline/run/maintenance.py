@@ -170,9 +170,7 @@ def _finish_lists(spark: SparkSession, config: JobConfig, tables: list[Lifetime]
         attempt = blob_lists.attempt_of(listed)
         blobs = blob_lists.listed_by_reason(spark, listed)
         for reason, found in deleted_by(spark, uris, attempt).items():
-            maintenance_records.record_deletion(
-                spark, config.warehouse, attempt, found.tag, found.rows, blobs.get(reason, 0)
-            )
+            maintenance_records.record_deletion(spark, config.warehouse, found.tag, found.rows, blobs.get(reason, 0))
             progress(f"recorded the deletions ({reason}) of {attempt}, which died before recording them")
         blob_lists.drop_list(spark, listed)
         progress(f"finished the blob deletions of {listed}, left by a run that died")
@@ -266,7 +264,7 @@ def _delete(
         crash_points.reach("maintain:blobs-deleted")
         for reason, rows in summary.rows_deleted.items():
             blobs = blobs_by_reason.get(reason, 0)
-            maintenance_records.record_deletion(spark, warehouse, attempt, tags[reason], rows, blobs)
+            maintenance_records.record_deletion(spark, warehouse, tags[reason], rows, blobs)
         crash_points.reach("maintain:recorded")
         blob_lists.drop_list(spark, listed)
     if erasure:

@@ -96,13 +96,11 @@ def complete_erasures(spark: SparkSession, warehouse: str) -> None:
     )
 
 
-def record_deletion(
-    spark: SparkSession, warehouse: str, attempt: str, tag: DeletionTag, rows: dict[str, int], blobs: int
-) -> None:
-    """Record what an attempt deleted for one reason; recorded once, however often it is asked."""
+def record_deletion(spark: SparkSession, warehouse: str, tag: DeletionTag, rows: dict[str, int], blobs: int) -> None:
+    """Record what the tag's attempt deleted for its reason; recorded once, however often it is asked."""
     erasure = tag.erasure
     record = (tag.run_id, tag.reason, datetime.now(UTC), sorted(erasure.organizations), sorted(erasure.projects))
-    transaction = f"deletions of {attempt} ({tag.reason})"
+    transaction = f"deletions of {tag.attempt} ({tag.reason})"
     _append(spark, warehouse, DELETIONS, [(*record, rows, blobs)], _DELETIONS_SCHEMA, transaction)
 
 
