@@ -105,7 +105,7 @@ def warm_run(workdir: Path, args: argparse.Namespace) -> dict[str, float]:
     """(b): the day in a session that ran an earlier day first (`benchmarks/spark_path.py`'s child)."""
     from spark_path import child
 
-    _, warm = child(workdir, [history_days(args)[-1:], [NEW_DAY]])
+    _, warm = child(workdir, "light", [history_days(args)[-1:], [NEW_DAY]])
     steps = warm["steps"]
     return {"checks": steps["before"], "stage": steps["stage"], "publish": steps["publish"], "record": steps["record"]}
 

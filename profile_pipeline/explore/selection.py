@@ -15,6 +15,8 @@ import pyarrow.dataset as ds
 import zstandard
 from deltalake import DeltaTable
 
+from profile_pipeline.adapters.delta_reader import delta_rs_uri
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -61,9 +63,8 @@ class NothingSelected(LookupError):
 
 
 def table_uri(warehouse: str, table: str) -> str:
-    """A table's location for delta-rs, which names S3 `s3://` where Spark says `s3a://`."""
-    uri = f"{warehouse.rstrip('/')}/{table}"
-    return "s3://" + uri[len("s3a://") :] if uri.startswith("s3a://") else uri
+    """A table's location for delta-rs."""
+    return delta_rs_uri(f"{warehouse.rstrip('/')}/{table}")
 
 
 # The comparisons of `conditions`, which pyarrow expressions and Spark columns both overload.

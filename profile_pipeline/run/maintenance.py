@@ -103,7 +103,7 @@ def maintain(spark: SparkSession, config: JobConfig, request: Request, progress:
     attempt = f"{request.run_id}.{uuid.uuid4().hex[:8]}"
     if request.erasure and not request.dry_run:
         maintenance_records.request_erasure(spark, warehouse, request.erasure, request.run_id, attempt)
-    pending = maintenance_records.erased(spark, warehouse, pending_only=True)
+    pending = maintenance_records.erased(warehouse, pending_only=True)
     erasure = _union(pending, request.erasure) if request.dry_run else pending
     tables = _existing_tables(spark, config)
     if not request.dry_run:

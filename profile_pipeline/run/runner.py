@@ -16,21 +16,22 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import partial, reduce
+from functools import partial
 from typing import Any
 
-from delta.tables import DeltaTable
+import pyarrow as pa
 from py4j.protocol import Py4JJavaError
 from pyspark.errors.exceptions.captured import CapturedException
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
 from profile_pipeline import crash_points
+from profile_pipeline.adapters import delta_reader
 from profile_pipeline.adapters.archive_layout import holds_no_message
 from profile_pipeline.adapters.reference import ReferenceData
 from profile_pipeline.config import JobConfig
 from profile_pipeline.run.day_lock import DayLock, DayRefused
 from profile_pipeline.spark import maintenance_records
+from profile_pipeline.spark.delta_commit import append_rows
 from profile_pipeline.spark.job import (
     StagedDay,
     delete_staging,
@@ -118,29 +119,21 @@ def describe_failure(error: BaseException) -> str:
 
 
 def finished_days(
-    spark: SparkSession,
-    warehouse: str,
-    among: list[date] | None = None,
-    archive_offsets: dict[date, str] | None = None,
+    warehouse: str, among: list[date] | None = None, archive_offsets: dict[date, str] | None = None
 ) -> set[date]:
     """The days `job_runs` records as finished (only those of `among`, when given).
 
-    A `job_runs` directory without a commit (a first run that died while recording) holds no finished day.
-    With `archive_offsets` (`--require-complete`), a day counts as finished only when a run recorded the
-    offsets its marker holds now: a marker rewritten for late messages asks for the day again.
+    Read with delta-rs, not Spark: in a fresh process this is the JVM's first Delta query otherwise, seconds of
+    cold work for a table of a few rows. A `job_runs` directory without a commit (a first run that died while
+    recording) holds no finished day. With `archive_offsets` (`--require-complete`), a day counts as finished
+    only when a run recorded the offsets its marker holds now: a marker rewritten for late messages asks for
+    the day again.
     """
-    uri = table_uri(warehouse, JOB_RUNS)
-    if not DeltaTable.isDeltaTable(spark, uri):
-        return set()
-    runs = spark.read.format("delta").load(uri).where(F.col("status") == FINISHED)
-    if among is not None:
-        runs = runs.where(F.col("dt").isin(among))
+    runs = delta_reader.read_rows(table_uri(warehouse, JOB_RUNS), ["dt", "status", "archive_offsets"])
+    finished = [run for run in runs or [] if run["status"] == FINISHED and (among is None or run["dt"] in among)]
     if archive_offsets is None:
-        return {row["dt"] for row in runs.select("dt").distinct().collect()}
-    if "archive_offsets" not in runs.columns:
-        return set()
-    recorded = runs.select("dt", "archive_offsets").distinct().collect()
-    return {row["dt"] for row in recorded if archive_offsets.get(row["dt"]) == row["archive_offsets"]}
+        return {run["dt"] for run in finished}
+    return {run["dt"] for run in finished if archive_offsets.get(run["dt"]) == run.get("archive_offsets")}
 
 
 def day_summary(result: DayResult) -> dict[str, Any]:
@@ -167,28 +160,21 @@ def _record_runs(
     results: list[tuple[DayResult, datetime]],
     archive_offsets: dict[date, str],
 ) -> None:
-    """Append one row per day's result (with when its work started) to `job_runs`, in one commit."""
-    frames = [
-        _job_run_frame(spark, run_id, arguments, result, started, archive_offsets.get(result.day))
-        for result, started in results
+    """Append one row per day's result (with when its work started) to `job_runs`, in one commit.
+
+    The rows are built on the driver, so a failure is recorded even when Python workers cannot start; a
+    `job_runs` table written before a column was added takes the new column."""
+    rows = [
+        _job_run_row(run_id, arguments, result, started, archive_offsets.get(result.day)) for result, started in results
     ]
-    # mergeSchema: a job_runs table written before a column was added takes the new column.
-    rows = reduce(DataFrame.unionByName, frames)
-    rows.write.format("delta").mode("append").option("mergeSchema", "true").partitionBy("dt").save(
-        table_uri(warehouse, JOB_RUNS)
-    )
+    append_rows(spark, table_uri(warehouse, JOB_RUNS), pa.Table.from_pylist(rows, schema=JOB_RUNS_SCHEMA))
 
 
-def _job_run_frame(
-    spark: SparkSession,
-    run_id: str,
-    arguments: dict[str, Any],
-    result: DayResult,
-    started: datetime,
-    archive_offsets: str | None,
-) -> DataFrame:
+def _job_run_row(
+    run_id: str, arguments: dict[str, Any], result: DayResult, started: datetime, archive_offsets: str | None
+) -> dict[str, Any]:
     summary = day_summary(result)
-    row = {
+    return {
         "run_id": run_id,
         "dt": result.day,
         "status": result.status,
@@ -208,28 +194,29 @@ def _job_run_frame(
         # The offsets of the day's completion marker that this run read (`--require-complete`), else null.
         "archive_offsets": archive_offsets,
     }
-    # Literal columns: the row is built in the JVM, so a failure is recorded even when Python workers cannot start.
-    return spark.range(1).select(*(F.lit(row[name]).cast(kind).alias(name) for name, kind in _JOB_RUNS_COLUMNS))
 
 
-_JOB_RUNS_COLUMNS = (
-    ("run_id", "string"),
-    ("dt", "date"),
-    ("status", "string"),
-    ("started_at", "timestamp"),
-    ("finished_at", "timestamp"),
-    ("seconds", "double"),
-    ("arguments", "string"),
-    ("messages_in", "long"),
-    ("profiles_out", "long"),
-    ("quarantined", "long"),
-    ("dropped_by_sampling", "long"),
-    ("unexpected_failures", "long"),
-    ("outcomes", "long"),
-    ("functions", "long"),
-    ("error", "string"),
-    ("summary", "string"),
-    ("archive_offsets", "string"),
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+JOB_RUNS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("dt", pa.date32()),
+        ("status", pa.string()),
+        ("started_at", _TIMESTAMP),
+        ("finished_at", _TIMESTAMP),
+        ("seconds", pa.float64()),
+        ("arguments", pa.string()),
+        ("messages_in", pa.int64()),
+        ("profiles_out", pa.int64()),
+        ("quarantined", pa.int64()),
+        ("dropped_by_sampling", pa.int64()),
+        ("unexpected_failures", pa.int64()),
+        ("outcomes", pa.int64()),
+        ("functions", pa.int64()),
+        ("error", pa.string()),
+        ("summary", pa.string()),
+        ("archive_offsets", pa.string()),
+    ]
 )
 
 
@@ -277,8 +264,8 @@ def run_days(
     commit per table, recorded in one `job_runs` commit. The first failed or refused day stops the range, so
     that the same command resumes there.
     """
-    done = set() if force else finished_days(spark, config.warehouse, archive_offsets=archive_offsets)
-    reference = _with_erasures(spark, config.warehouse, reference)
+    done = set() if force else finished_days(config.warehouse, archive_offsets=archive_offsets)
+    reference = _with_erasures(config.warehouse, reference)
     results: list[DayResult] = []
     remaining = list(days)
     while remaining:
@@ -298,10 +285,10 @@ def run_days(
     return results
 
 
-def _with_erasures(spark: SparkSession, warehouse: str, reference: ReferenceData) -> ReferenceData:
+def _with_erasures(warehouse: str, reference: ReferenceData) -> ReferenceData:
     """The reference data with the organizations and projects the maintenance job erased: their messages are
     dropped, so that an old day processed again never brings them back."""
-    erased = maintenance_records.erased(spark, warehouse)
+    erased = maintenance_records.erased(warehouse)
     return replace(reference, erased_organizations=erased.organizations, erased_projects=erased.projects)
 
 
@@ -342,7 +329,7 @@ def _run_group(
                 results[day] = DayResult(day, REFUSED, {}, 0.0, str(refused))
                 break
         # Another run may have finished some of the days between this run's start and taking their locks.
-        finished = set() if force else finished_days(spark, config.warehouse, list(locks), archive_offsets)
+        finished = set() if force else finished_days(config.warehouse, list(locks), archive_offsets)
         work: list[date] = []
         for day in locks:
             if day in finished:

@@ -14,17 +14,21 @@ directory: no reader sees them, and `VACUUM` deletes them as it deletes any abor
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from profile_pipeline import crash_points
+from profile_pipeline.adapters import delta_reader
 from profile_pipeline.spark.hadoop_fs import hadoop_path
-from profile_pipeline.spark.staging import StagedFile
+from profile_pipeline.spark.staging import StagedFile, write_data_file
 
 PARTITION_COLUMN = "dt"
 
@@ -35,18 +39,11 @@ def replace_days(
     """Make `files` (each with its day) the whole of the days' partitions of the table, in one commit; the table
     is created, or given the columns it lacks, first. Returns the committed version."""
     jvm = spark.sparkContext._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_uri)
-    transaction = delta_log.startTransaction()
-    if transaction.readVersion() < 0 or set(schema.names) - set(transaction.metadata().schema().fieldNames()):
-        _create_or_evolve(spark, table_uri, schema)
-        transaction = delta_log.startTransaction()
+    transaction = _transaction(spark, table_uri, schema)
     literals = ", ".join(f"DATE'{day.isoformat()}'" for day in days)
     predicate = f"{PARTITION_COLUMN} IN ({literals})"
-    current = transaction.filterFiles(_scala_seq(spark, [_parse_expression(spark, predicate)]), False).iterator()
-    actions = []
-    while current.hasNext():
-        actions.append(current.next().remove())
     action_parser = _scala_object(jvm.org.apache.spark.sql.delta.actions, "Action$")
+    actions = [current.remove() for current in _current_files(spark, transaction, table_uri, days, predicate)]
     table_root, filesystem = hadoop_path(spark, table_uri)
     for day in {day for day, _ in files}:
         filesystem.mkdirs(jvm.org.apache.hadoop.fs.Path(table_root, _partition_directory(day)))
@@ -54,13 +51,78 @@ def replace_days(
         add = _move_into_table(jvm, filesystem, table_root, day, staged)
         actions.append(action_parser.fromJson(json.dumps(add)))
     crash_points.reach(f"moved:{table_uri.rstrip('/').rsplit('/', 1)[-1]}")
-    return transaction.commit(_scala_seq(spark, actions), _overwrite_operation(spark, predicate))
+    return transaction.commit(_scala_seq(spark, actions), _write_operation(spark, "Overwrite", predicate))
+
+
+def append_rows(spark: SparkSession, table_uri: str, rows: pa.Table) -> int:
+    """Append `rows` to the table in one commit, a Parquet file per day written straight into the day's
+    directory (a file whose commit never comes is unreferenced, as a staged one is); the table is created, or
+    given the columns it lacks, first. Returns the committed version.
+
+    For the job's small record tables: a Spark write of a few literal rows costs a fresh JVM seconds more."""
+    jvm = spark.sparkContext._jvm
+    transaction = _transaction(spark, table_uri, rows.schema)
+    action_parser = _scala_object(jvm.org.apache.spark.sql.delta.actions, "Action$")
+    actions = []
+    for day in sorted(set(rows[PARTITION_COLUMN].to_pylist())):
+        data = rows.filter(pc.equal(rows[PARTITION_COLUMN], pa.scalar(day, pa.date32()))).drop_columns(
+            [PARTITION_COLUMN]
+        )
+        relative = f"{_partition_directory(day)}/part-{uuid.uuid4().hex}.parquet"
+        written = write_data_file(f"{table_uri.rstrip('/')}/{relative}", data)
+        add = _add_action(relative, day, written.size, written.modified_ms, written.stats)
+        actions.append(action_parser.fromJson(json.dumps(add)))
+    return transaction.commit(_scala_seq(spark, actions), _write_operation(spark, "Append", None))
+
+
+def _transaction(spark: SparkSession, table_uri: str, schema: pa.Schema) -> Any:
+    """A Delta transaction on the table, created or given the columns of `schema` it lacks first."""
+    delta_log = spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_uri)
+    transaction = delta_log.startTransaction()
+    if transaction.readVersion() < 0 or set(schema.names) - set(transaction.metadata().schema().fieldNames()):
+        _create_or_evolve(spark, table_uri, schema)
+        transaction = delta_log.startTransaction()
+    return transaction
+
+
+# Table features whose file actions carry more than the path, size and partition that delta-rs lists here.
+_FEATURES_OF_RICHER_FILES = ("deletionVectors", "rowTracking")
+
+
+def _current_files(
+    spark: SparkSession, transaction: Any, table_uri: str, days: list[date], predicate: str
+) -> list[Any]:
+    """The days' current files at the transaction's version, as `AddFile`s, with the read registered for the
+    commit's conflict checks: a concurrent write to one of the days fails the commit.
+
+    They are read by delta-rs from the log rather than by Delta's `filterFiles`, whose three Spark jobs over
+    the table's state cost a cold JVM seconds per table in a fresh run; a table with deletion vectors or row
+    tracking takes `filterFiles`.
+    """
+    expression = _scala_seq(spark, [_parse_expression(spark, predicate)])
+    features = transaction.protocol().writerFeatureNames()
+    if any(features.contains(feature) for feature in _FEATURES_OF_RICHER_FILES):
+        return _python_list(transaction.filterFiles(expression, False))
+    action_parser = _scala_object(spark.sparkContext._jvm.org.apache.spark.sql.delta.actions, "Action$")
+    files = []
+    for current in delta_reader.current_files(table_uri, transaction.readVersion(), PARTITION_COLUMN, days):
+        day = current[f"partition.{PARTITION_COLUMN}"]
+        add = _add_action(current["path"], day, current["size_bytes"], current["modification_time"])
+        files.append(action_parser.fromJson(json.dumps(add)))
+    rewrite_default = getattr(transaction, "trackReadPredicates$default$3")()
+    transaction.trackReadPredicates(expression, True, rewrite_default)
+    transaction.trackFilesRead(_scala_seq(spark, files))
+    return files
 
 
 def _create_or_evolve(spark: SparkSession, table_uri: str, schema: pa.Schema) -> None:
     """Create the table with its columns and no rows, or add the columns it lacks (e.g. `quarantine.unexpected`
-    to a table written before that column existed)."""
-    empty = spark.createDataFrame([], from_arrow_schema(schema))
+    to a table written before that column existed).
+
+    The empty frame is built in the JVM (typed nulls over no rows), so it needs no Python worker: a run whose
+    workers cannot start still records its failure."""
+    columns = [F.lit(None).cast(field.dataType).alias(field.name) for field in from_arrow_schema(schema).fields]
+    empty = spark.range(0).select(columns)
     empty.write.format("delta").mode("append").option("mergeSchema", "true").partitionBy(PARTITION_COLUMN).save(
         table_uri
     )
@@ -77,28 +139,33 @@ def _move_into_table(jvm: Any, filesystem: Any, table_root: Any, day: date, stag
         jvm.org.apache.hadoop.fs.Path(staged.uri), jvm.org.apache.hadoop.fs.Path(table_root, relative)
     ):
         raise OSError(f"could not move {staged.uri} into {table_root}")
-    return {
-        "add": {
-            "path": relative,
-            "partitionValues": {PARTITION_COLUMN: day.isoformat()},
-            "size": staged.size,
-            "modificationTime": staged.modified_ms,
-            "dataChange": True,
-            "stats": staged.stats,
-        }
+    return _add_action(relative, day, staged.size, staged.modified_ms, staged.stats)
+
+
+def _add_action(path: str, day: date, size: int, modified_ms: int, stats: str | None = None) -> dict[str, Any]:
+    """A data file of the day's partition as the Delta protocol's `add` action (JSON)."""
+    add: dict[str, Any] = {
+        "path": path,
+        "partitionValues": {PARTITION_COLUMN: day.isoformat()},
+        "size": size,
+        "modificationTime": modified_ms,
+        "dataChange": True,
     }
+    if stats is not None:
+        add["stats"] = stats
+    return {"add": add}
 
 
-def _overwrite_operation(spark: SparkSession, predicate: str) -> Any:
-    """The operation the table's history shows: a WRITE in Overwrite mode with the days' predicate, as
-    `replaceWhere` records it (the remaining parameters at their defaults)."""
+def _write_operation(spark: SparkSession, mode: str, predicate: str | None) -> Any:
+    """The operation the table's history shows: a WRITE in the mode, with the days' predicate of an overwrite
+    as `replaceWhere` records it (the remaining parameters at their defaults)."""
     jvm = spark.sparkContext._jvm
     operations = jvm.org.apache.spark.sql.delta.DeltaOperations
     write = _scala_object(operations, "Write$")
     defaults = [getattr(write, f"$lessinit$greater$default${index}")() for index in range(4, 10)]
     partition_by = jvm.scala.Some(_scala_seq(spark, [PARTITION_COLUMN]))
-    overwrite = jvm.org.apache.spark.sql.SaveMode.Overwrite
-    return operations.Write(overwrite, partition_by, jvm.scala.Some(predicate), *defaults)
+    condition = jvm.scala.Some(predicate) if predicate is not None else jvm.scala.Option.empty()
+    return operations.Write(getattr(jvm.org.apache.spark.sql.SaveMode, mode), partition_by, condition, *defaults)
 
 
 def _parse_expression(spark: SparkSession, text: str) -> Any:
@@ -111,6 +178,13 @@ def _scala_seq(spark: SparkSession, items: Iterable[Any]) -> Any:
     for item in items:
         java_list.add(item)
     return jvm.scala.jdk.javaapi.CollectionConverters.asScala(java_list).toSeq()
+
+
+def _python_list(sequence: Any) -> list[Any]:
+    iterator, items = sequence.iterator(), []
+    while iterator.hasNext():
+        items.append(iterator.next())
+    return items
 
 
 def _scala_object(package: Any, name: str) -> Any:

@@ -19,6 +19,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from profile_pipeline.adapters import delta_reader
 from profile_pipeline.spark.deletion_history import DeletionTag
 from profile_pipeline.spark.expiry import Erasure
 
@@ -74,18 +75,14 @@ def request_erasure(spark: SparkSession, warehouse: str, erasure: Erasure, run_i
     _append(spark, warehouse, ERASURES, rows, _ERASURES_SCHEMA, f"erasure requested by {attempt}")
 
 
-def erased(spark: SparkSession, warehouse: str, *, pending_only: bool = False) -> Erasure:
-    """Every organization and project ever asked to be erased (or only those not yet finished)."""
-    uri = _uri(warehouse, ERASURES)
-    if not DeltaTable.isDeltaTable(spark, uri):
-        return Erasure()
-    requests = spark.read.format("delta").load(uri)
-    if pending_only:
-        requests = requests.where(F.col("completed_at").isNull())
-    rows = requests.select("scope", "id").distinct().collect()
+def erased(warehouse: str, *, pending_only: bool = False) -> Erasure:
+    """Every organization and project ever asked to be erased (or only those not yet finished); read with
+    delta-rs, as a run does before its first Spark job."""
+    requests = delta_reader.read_rows(_uri(warehouse, ERASURES), ["scope", "id", "completed_at"]) or []
+    wanted = [request for request in requests if not pending_only or request["completed_at"] is None]
     return Erasure(
-        frozenset(row["id"] for row in rows if row["scope"] == "organization"),
-        frozenset(row["id"] for row in rows if row["scope"] == "project"),
+        frozenset(request["id"] for request in wanted if request["scope"] == "organization"),
+        frozenset(request["id"] for request in wanted if request["scope"] == "project"),
     )
 
 

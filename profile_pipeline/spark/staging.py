@@ -233,15 +233,29 @@ class DayFiles:
         written = {}
         for table, writer in self.writers.items():
             writer.close()
-            uri = self._uri(table)
-            filesystem, path = storage.resolve(uri)
-            info = filesystem.get_file_info(path)
-            modified = info.mtime.timestamp() if info.mtime else time.time()
-            written[table] = StagedFile(uri, info.size, int(modified * 1000), self.stats[table].to_json())
+            written[table] = _written_file(self._uri(table), self.stats[table])
         return written
 
     def _uri(self, table: str) -> str:
         return storage.join(self.day_uri, f"{table}-{self.name}.parquet")
+
+
+def _written_file(uri: str, stats: FileStats) -> StagedFile:
+    filesystem, path = storage.resolve(uri)
+    info = filesystem.get_file_info(path)
+    modified = info.mtime.timestamp() if info.mtime else time.time()
+    return StagedFile(uri, info.size, int(modified * 1000), stats.to_json())
+
+
+def write_data_file(uri: str, data: pa.Table) -> StagedFile:
+    """`data` (without its partition column) as one Parquet data file at `uri`, with its Delta statistics."""
+    filesystem, path = storage.resolve(uri)
+    if isinstance(filesystem, pafs.LocalFileSystem):
+        filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    pq.write_table(data, path, filesystem=filesystem, compression="snappy")
+    stats = FileStats(data.schema)
+    stats.add(data)
+    return _written_file(uri, stats)
 
 
 def stage_batch(batch: pa.RecordBatch, files: DayFiles, counts: DayCounts) -> None:
