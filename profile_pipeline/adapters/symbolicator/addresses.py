@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -44,21 +45,18 @@ def rel_module_index(addr_mode: Any) -> int | None:
     """
     if addr_mode is None or addr_mode == "abs":
         return None
-    index = _rel_indexes.get(addr_mode) if isinstance(addr_mode, str) else None
-    if index is not None:
-        return index
-    match = _REL_MODE.match(addr_mode) if isinstance(addr_mode, str) else None
+    if not isinstance(addr_mode, str):
+        raise InvalidRequest(f"invalid addr_mode {addr_mode!r}")
+    return _rel_index(addr_mode)
+
+
+# Kept per mode: the shared requests give each of their frames one, among the few N a worker meets.
+@functools.lru_cache(maxsize=4096)
+def _rel_index(addr_mode: str) -> int:
+    match = _REL_MODE.match(addr_mode)
     if match is None:
         raise InvalidRequest(f"invalid addr_mode {addr_mode!r}")
-    index = int(match.group(1))
-    if len(_rel_indexes) < _REL_INDEXES_KEPT:
-        _rel_indexes[addr_mode] = index
-    return index
-
-
-# `rel:N` ⇒ N for the few N a worker meets: the shared requests give each of their frames one.
-_rel_indexes: dict[str, int] = {}
-_REL_INDEXES_KEPT = 4096
+    return int(match.group(1))
 
 
 def adjustments(frames: list[dict[str, Any]]) -> list[bool]:
