@@ -3,6 +3,7 @@ Rust libraries (vroomrs, symbolic) and in everything else:
 
     python benchmarks/library_share.py                   # 400 profiles of ~100 KB of every kind
     python benchmarks/library_share.py --profiles 1000 --rate 200
+    python benchmarks/library_share.py --perf            # the CPU split by Linux perf instead
 
 It generates a day (the synthetic mix of every format, as `benchmarks/throughput.py`) and the symbol store
 of the fixtures, then runs the single-process baseline (the partition function and the staged Parquet
@@ -11,7 +12,9 @@ loaded, as a worker has after its first task): one timed by its CPU time, one un
 stacks. Each sample is put down to vroomrs or symbolic when a frame of its stack is in that library's
 module, else to the innermost part of the work it is in; each part's share of the samples times the
 timed run's CPU time per profile gives its milliseconds per profile. The samples are wall-clock ones:
-writing files counts with the disk's load.
+writing files counts with the disk's load. With `--perf`, the timed child runs under Linux perf instead,
+sampled over the day alone (after its warm-up), and its CPU is split between the libraries and the rest
+as `native_split.py` splits it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import native_split  # noqa: E402  (benchmarks/, on the path as this script's directory)
 
 DAY = date(2026, 11, 24)
 PY_SPY = Path(sys.executable).with_name("py-spy")
@@ -70,9 +75,11 @@ def run_child(workdir: Path, sampled: bool) -> None:
     paths = sorted((workdir / "input" / f"dt={DAY.isoformat()}").iterdir())
     stage_objects_in_one_process(default_config(workdir), DAY, paths[:1], workdir / "warm-up")
     run = sampled_day if sampled else stage_objects_in_one_process
-    started = time.process_time()
-    profiles, _ = run(default_config(workdir), DAY, paths, workdir / ("sampled" if sampled else "timed"))
-    print(json.dumps({"profiles": profiles, "cpu_seconds": time.process_time() - started}))
+    with native_split.measured():
+        started = time.process_time()
+        profiles, _ = run(default_config(workdir), DAY, paths, workdir / ("sampled" if sampled else "timed"))
+        cpu_seconds = time.process_time() - started
+    print(json.dumps({"profiles": profiles, "cpu_seconds": cpu_seconds}))
 
 
 def sampled_day(*args: Any) -> tuple[int, float]:
@@ -104,12 +111,23 @@ def shares(samples: str) -> Counter[str]:
     return counts
 
 
+def print_perf_split(output: str, recording: Path) -> None:
+    """The timed child's CPU per profile, split by perf's samples between the libraries and the rest."""
+    result = json.loads(output.strip().splitlines()[-1])
+    owners = native_split.split(recording)
+    total = sum(owners.values())
+    per_profile = 1000 * result["cpu_seconds"] / result["profiles"]
+    parts = ", ".join(f"{owner} {per_profile * owners[owner] / total:.1f} ms" for owner in (*LIBRARIES, "the rest"))
+    print(f"{result['profiles']} profiles, {per_profile:.1f} ms of CPU per profile: {parts} ({total} samples)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", type=int, default=400)
     parser.add_argument("--target-bytes", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=250, help="py-spy's samples per second")
     parser.add_argument("--samples", help="keep py-spy's raw samples in this file")
+    parser.add_argument("--perf", action="store_true", help="split the CPU with Linux perf rather than py-spy")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -120,6 +138,11 @@ def main() -> None:
         workdir = Path(scratch)
         generate(workdir, args)
         child = [sys.executable, __file__, "--child", str(workdir)]
+        if args.perf:
+            print_perf_split(
+                native_split.record([*child, "timed"], workdir / "perf.data", only_measured=True), workdir / "perf.data"
+            )
+            return
         timed = subprocess.run([*child, "timed"], check=True, capture_output=True, text=True).stdout
         result = json.loads(timed.strip().splitlines()[-1])
         samples = Path(args.samples or workdir / "samples.txt")

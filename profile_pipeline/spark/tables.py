@@ -217,8 +217,13 @@ def _timestamp(value: Any) -> datetime | None:
 
 def _first_sample_timestamp(profile: dict[str, Any]) -> datetime | None:
     samples = (profile.get("profile") or {}).get("samples") or []
-    stamps = [s.get("timestamp") for s in samples if isinstance(s, dict)]
-    numbers = [t for t in stamps if isinstance(t, int | float) and not isinstance(t, bool)]
+    numbers = [
+        stamp
+        for sample in samples
+        if isinstance(sample, dict)
+        and isinstance(stamp := sample.get("timestamp"), int | float)
+        and not isinstance(stamp, bool)
+    ]
     return _timestamp(min(numbers)) if numbers else None
 
 

@@ -116,8 +116,8 @@ def _duration_v1_ns(profile: dict[str, Any]) -> int:
 
 def _duration_v2_ms(profile: dict[str, Any]) -> int:
     """Sample v2 timestamps are taken as they are: seconds as JSON numbers (Sentry does not convert them)."""
-    timestamps = sorted(sample["timestamp"] for sample in profile["profile"]["samples"])
-    return int((timestamps[-1] - timestamps[0]) * 1e3) if len(timestamps) >= 2 else 0
+    timestamps = [sample["timestamp"] for sample in profile["profile"]["samples"]]
+    return int((max(timestamps) - min(timestamps)) * 1e3) if len(timestamps) >= 2 else 0
 
 
 def profile_duration_ms(profile: dict[str, Any]) -> int:

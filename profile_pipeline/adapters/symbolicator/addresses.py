@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,15 @@ def rel_module_index(addr_mode: Any) -> int | None:
     """
     if addr_mode is None or addr_mode == "abs":
         return None
-    match = _REL_MODE.match(addr_mode) if isinstance(addr_mode, str) else None
+    if not isinstance(addr_mode, str):
+        raise InvalidRequest(f"invalid addr_mode {addr_mode!r}")
+    return _rel_index(addr_mode)
+
+
+# Kept per mode: the shared requests give each of their frames one, among the few N a worker meets.
+@functools.lru_cache(maxsize=4096)
+def _rel_index(addr_mode: str) -> int:
+    match = _REL_MODE.match(addr_mode)
     if match is None:
         raise InvalidRequest(f"invalid addr_mode {addr_mode!r}")
     return int(match.group(1))

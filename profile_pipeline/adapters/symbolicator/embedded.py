@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,26 +231,34 @@ class EmbeddedBackend:
             if module.get("type") == "sourcemap" and module.get("debug_id")
         }
         release, dist = request.get("release"), request.get("dist")
+        # abs_path ⇒ its bundle's source map, found once per request rather than once per frame.
+        source_maps: dict[str, SourceMap] = {}
+
+        def source_map(abs_path: str) -> SourceMap:
+            found = source_maps.get(abs_path)
+            if found is None:
+                found = source_maps[abs_path] = self.source_map(abs_path, code_files.get(abs_path), release, dist)
+            return found
+
         errors: list[Body] = []
         stacktraces = []
         raw_stacktraces = []
         for stacktrace in request.get("stacktraces") or []:
             frames = stacktrace.get("frames") or []
-            stacktraces.append(
-                {"frames": [self._js_frame(frame, code_files, release, dist, errors) for frame in frames]}
-            )
+            stacktraces.append({"frames": [self._js_frame(frame, source_map, errors) for frame in frames]})
             raw_stacktraces.append({"frames": [{**frame, "data": {"symbolicated": False}} for frame in frames]})
         answer: Body = {"status": "completed", "stacktraces": stacktraces, "raw_stacktraces": raw_stacktraces}
         if errors:
             answer["errors"] = sorted_js_errors(errors)
         return answer
 
-    def _js_frame(self, frame: Body, code_files: dict[Any, Any], release: Any, dist: Any, errors: list[Body]) -> Body:
+    @staticmethod
+    def _js_frame(frame: Body, source_map_of: Callable[[str], SourceMap], errors: list[Body]) -> Body:
         unresolved = {**frame, "data": {"symbolicated": False}}
         abs_path, lineno = frame.get("abs_path"), frame.get("lineno")
         if not isinstance(abs_path, str) or not isinstance(lineno, int) or lineno < 1:
             return unresolved
-        source_map = self.source_map(abs_path, code_files.get(abs_path), release, dist)
+        source_map = source_map_of(abs_path)
         if source_map.cache is None:
             error_type = "missing_source" if source_map.status == "missing" else "malformed_sourcemap"
             _add_error(errors, {"abs_path": abs_path, "type": error_type})

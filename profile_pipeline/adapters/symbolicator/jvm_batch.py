@@ -42,10 +42,11 @@ class FrameGroup:
     _positions: dict[Hashable, int] = field(default_factory=dict)
 
     def add(self, frames: list[Body]) -> list[int]:
-        """Add one profile's frames (already in Symbolicator's reading); their distinct positions."""
+        """Add one profile's frames (already in Symbolicator's reading, `parse_jvm_frame`, whose keys always
+        come in one order); their distinct positions."""
         positions = []
         for frame in frames:
-            identity = tuple(sorted((key, value) for key, value in frame.items() if key != "index"))
+            identity = tuple(item for item in frame.items() if item[0] != "index")
             position = self._positions.get(identity)
             if position is None:
                 position = self._positions[identity] = len(self.frames)

@@ -376,7 +376,8 @@ def _stacktrace_answer(
                 append({"status": located.status, "original_index": index, **frame, **package})
                 continue
             if shape >= 0:
-                answer = layouts[shape].copy()
+                layout = layouts[shape]
+                answer = (layout if layout is not None else located.lay_out(shape)).copy()
                 answer["original_index"] = index
                 if package:
                     answer["package"] = package["package"]
@@ -398,7 +399,8 @@ class _Located:
     `template` holds what the lookup found (the answer's keys but those of the request and `package`);
     `addresses` the addresses in it that move with the load address. `layouts` holds the answer frame of a
     request frame of nothing but its address and adjust flag, laid out for each flag, with and without
-    `package`; None when the frame was not looked up or found nothing (the profile's frame is echoed).
+    `package`, each made when first needed; None when the frame was not looked up or found nothing (the
+    profile's frame is echoed).
     """
 
     __slots__ = ("addresses", "layouts", "status", "template")
@@ -413,25 +415,25 @@ class _Located:
             addr = parse_addr(result.get(key))
             if addr is not None:
                 self.addresses.append((key, addr))
-        self.layouts: list[Body] | None = None
-        if self.status == "symbolicated":
-            self.layouts = [
-                self._layout(adjust, packaged) for adjust in (_ABSENT, False, True) for packaged in (False, True)
-            ]
+        self.layouts: list[Body | None] | None = [None] * len(_SHAPES) if self.status == "symbolicated" else None
 
-    def _layout(self, adjust: Any, packaged: bool) -> Body:
+    def lay_out(self, shape: int) -> Body:
+        """The layout of `shape` (an index of `_SHAPES`), made and kept."""
+        adjust, packaged = _SHAPES[shape]
         layout: Body = {"status": self.status, "original_index": None, "instruction_addr": None}
         if adjust is not _ABSENT:
             layout["adjust_instruction_addr"] = adjust
         if packaged:
             layout["package"] = None
         layout.update(self.template)
+        self.layouts[shape] = layout  # type: ignore[index]
         return layout
 
 
 # A request frame without adjust flag; `_Located.layouts` are for no flag, false, true, each without and
 # with a package.
 _ABSENT = object()
+_SHAPES = tuple((adjust, packaged) for adjust in (_ABSENT, False, True) for packaged in (False, True))
 
 
 def _module_identity(module: Body) -> tuple[Any, ...] | None:

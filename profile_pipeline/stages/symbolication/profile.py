@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from profile_pipeline.stages.symbolication.images import merge_image
@@ -275,7 +276,7 @@ def _process_sample_results(
 def _remap(stack: list[int], positions: IndexMap) -> list[int]:
     """Each old frame index of the stack replaced by its new positions (unknown ones kept as they are)."""
     try:
-        return [new for old in stack for new in positions[old]]
+        return list(chain.from_iterable(map(positions.__getitem__, stack)))
     except KeyError:
         return [new for old in stack for new in positions.get(old, [old])]
 

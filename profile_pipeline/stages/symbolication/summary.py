@@ -14,12 +14,13 @@ def symbolication_summary(profile: dict[str, Any]) -> tuple[int, int]:
     """
     total = symbolicated = 0
     for frames in _frame_lists(profile):
-        dicts = [frame for frame in frames if isinstance(frame, dict)]
-        total += len(dicts)
-        symbolicated += [
+        found = [
             frame.get("status") == "symbolicated" or ("data" in frame and _symbolicated_js(frame["data"]))
-            for frame in dicts
-        ].count(True)
+            for frame in frames
+            if isinstance(frame, dict)
+        ]
+        total += len(found)
+        symbolicated += found.count(True)
     return total, symbolicated
 
 
