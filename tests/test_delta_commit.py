@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from delta.exceptions import ConcurrentAppendException
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from profile_pipeline.spark import delta_commit
 from profile_pipeline.spark.delta_commit import replace_days
@@ -61,6 +62,26 @@ def test_a_replace_removes_exactly_the_days_files_of_the_version_it_read(spark, 
     assert removed["path"] == added["path"] and removed["size"] == added["size"]
     assert removed["partitionValues"] == {"dt": str(MONDAY)} and removed["dataChange"] is True
     assert _profile_ids(spark, table) == {MONDAY: ["d"], TUESDAY: ["c"]}
+
+
+def _protocol_and_metadata(table: Path) -> dict:
+    """The first commit's protocol and table metadata, less what differs between any two tables (id, time)."""
+    (protocol,) = _actions(table, 0, "protocol")
+    (metadata,) = _actions(table, 0, "metaData")
+    del metadata["id"], metadata["createdTime"]
+    return {"protocol": protocol, "metaData": metadata | {"schemaString": json.loads(metadata["schemaString"])}}
+
+
+def test_the_first_replace_creates_the_table_in_its_commit_as_deltas_own_writer_would(spark, tmp_path):
+    table, written_by_spark = tmp_path / "occurrences", tmp_path / "written-by-spark"
+    version = _replace(spark, table, MONDAY, _staged(tmp_path, MONDAY, ["a"]))
+    spark.createDataFrame([], schema=from_arrow_schema(TABLES["occurrences"])).write.format("delta").partitionBy(
+        "dt"
+    ).save(str(written_by_spark))
+
+    assert version == 0 and len(_actions(table, 0, "add")) == 1  # one commit: the table and its first files
+    assert _protocol_and_metadata(table) == _protocol_and_metadata(written_by_spark)
+    assert _profile_ids(spark, table) == {MONDAY: ["a"]}
 
 
 def _writing_during_commit(monkeypatch, write: Callable[[], None]) -> None:

@@ -14,6 +14,7 @@ directory: no reader sees them, and `VACUUM` deletes them as it deletes any abor
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -37,7 +38,7 @@ def replace_days(
     spark: SparkSession, table_uri: str, schema: pa.Schema, days: list[date], files: list[tuple[date, StagedFile]]
 ) -> int:
     """Make `files` (each with its day) the whole of the days' partitions of the table, in one commit; the table
-    is created, or given the columns it lacks, first. Returns the committed version."""
+    is created by the commit, or given the columns it lacks first. Returns the committed version."""
     jvm = spark.sparkContext._jvm
     transaction = _transaction(spark, table_uri, schema)
     literals = ", ".join(f"DATE'{day.isoformat()}'" for day in days)
@@ -56,8 +57,8 @@ def replace_days(
 
 def append_rows(spark: SparkSession, table_uri: str, rows: pa.Table) -> int:
     """Append `rows` to the table in one commit, a Parquet file per day written straight into the day's
-    directory (a file whose commit never comes is unreferenced, as a staged one is); the table is created, or
-    given the columns it lacks, first. Returns the committed version.
+    directory (a file whose commit never comes is unreferenced, as a staged one is); the table is created by
+    the commit, or given the columns it lacks first. Returns the committed version.
 
     For the job's small record tables: a Spark write of a few literal rows costs a fresh JVM seconds more."""
     jvm = spark.sparkContext._jvm
@@ -76,13 +77,32 @@ def append_rows(spark: SparkSession, table_uri: str, rows: pa.Table) -> int:
 
 
 def _transaction(spark: SparkSession, table_uri: str, schema: pa.Schema) -> Any:
-    """A Delta transaction on the table, created or given the columns of `schema` it lacks first."""
+    """A Delta transaction on the table: one that creates it in its commit when there is no table yet, or one
+    started after the columns of `schema` it lacks were added."""
     delta_log = spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, table_uri)
     transaction = delta_log.startTransaction()
-    if transaction.readVersion() < 0 or set(schema.names) - set(transaction.metadata().schema().fieldNames()):
-        _create_or_evolve(spark, table_uri, schema)
+    if transaction.readVersion() < 0:
+        transaction.updateMetadataForNewTable(_new_table_metadata(spark, schema))
+    elif set(schema.names) - set(transaction.metadata().schema().fieldNames()):
+        _add_columns(spark, table_uri, schema)
         transaction = delta_log.startTransaction()
     return transaction
+
+
+def _new_table_metadata(spark: SparkSession, schema: pa.Schema) -> Any:
+    """The `metaData` action of a new table with the columns of `schema`, partitioned by day, as Delta's writers
+    make it for a first write. Committed with the table's first files, it creates the table without the Spark
+    job that writing an empty frame first would cost."""
+    metadata = {
+        "id": str(uuid.uuid4()),
+        "format": {"provider": "parquet", "options": {}},
+        "schemaString": from_arrow_schema(schema).json(),
+        "partitionColumns": [PARTITION_COLUMN],
+        "configuration": {},
+        "createdTime": int(time.time() * 1000),
+    }
+    action_parser = _scala_object(spark.sparkContext._jvm.org.apache.spark.sql.delta.actions, "Action$")
+    return action_parser.fromJson(json.dumps({"metaData": metadata}))
 
 
 # Table features whose file actions carry more than the path, size and partition that delta-rs lists here.
@@ -105,7 +125,8 @@ def _current_files(
         return _python_list(transaction.filterFiles(expression, False))
     action_parser = _scala_object(spark.sparkContext._jvm.org.apache.spark.sql.delta.actions, "Action$")
     files = []
-    for current in delta_reader.current_files(table_uri, transaction.readVersion(), PARTITION_COLUMN, days):
+    version = transaction.readVersion()  # -1: the commit creates the table, which has no files yet
+    for current in delta_reader.current_files(table_uri, version, PARTITION_COLUMN, days) if version >= 0 else ():
         day = current[f"partition.{PARTITION_COLUMN}"]
         add = _add_action(current["path"], day, current["size_bytes"], current["modification_time"])
         files.append(action_parser.fromJson(json.dumps(add)))
@@ -115,9 +136,9 @@ def _current_files(
     return files
 
 
-def _create_or_evolve(spark: SparkSession, table_uri: str, schema: pa.Schema) -> None:
-    """Create the table with its columns and no rows, or add the columns it lacks (e.g. `quarantine.unexpected`
-    to a table written before that column existed).
+def _add_columns(spark: SparkSession, table_uri: str, schema: pa.Schema) -> None:
+    """Add the columns of `schema` the table lacks (e.g. `quarantine.unexpected` to a table written before that
+    column existed), by appending an empty frame with schema merging.
 
     The empty frame is built in the JVM (typed nulls over no rows), so it needs no Python worker: a run whose
     workers cannot start still records its failure."""
