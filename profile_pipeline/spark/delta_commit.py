@@ -43,14 +43,13 @@ def replace_days(
     transaction = _transaction(spark, table_uri, schema)
     literals = ", ".join(f"DATE'{day.isoformat()}'" for day in days)
     predicate = f"{PARTITION_COLUMN} IN ({literals})"
-    action_parser = _scala_object(jvm.org.apache.spark.sql.delta.actions, "Action$")
     actions = [current.remove() for current in _current_files(spark, transaction, table_uri, days, predicate)]
     table_root, filesystem = hadoop_path(spark, table_uri)
     for day in {day for day, _ in files}:
         filesystem.mkdirs(jvm.org.apache.hadoop.fs.Path(table_root, _partition_directory(day)))
     for day, staged in files:
         add = _move_into_table(jvm, filesystem, table_root, day, staged)
-        actions.append(action_parser.fromJson(json.dumps(add)))
+        actions.append(_action(spark, add))
     crash_points.reach(f"moved:{table_uri.rstrip('/').rsplit('/', 1)[-1]}")
     return transaction.commit(_scala_seq(spark, actions), _write_operation(spark, "Overwrite", predicate))
 
@@ -61,9 +60,7 @@ def append_rows(spark: SparkSession, table_uri: str, rows: pa.Table) -> int:
     the commit, or given the columns it lacks first. Returns the committed version.
 
     For the job's small record tables: a Spark write of a few literal rows costs a fresh JVM seconds more."""
-    jvm = spark.sparkContext._jvm
     transaction = _transaction(spark, table_uri, rows.schema)
-    action_parser = _scala_object(jvm.org.apache.spark.sql.delta.actions, "Action$")
     actions = []
     for day in sorted(set(rows[PARTITION_COLUMN].to_pylist())):
         data = rows.filter(pc.equal(rows[PARTITION_COLUMN], pa.scalar(day, pa.date32()))).drop_columns(
@@ -72,7 +69,7 @@ def append_rows(spark: SparkSession, table_uri: str, rows: pa.Table) -> int:
         relative = f"{_partition_directory(day)}/part-{uuid.uuid4().hex}.parquet"
         written = write_data_file(f"{table_uri.rstrip('/')}/{relative}", data)
         add = _add_action(relative, day, written.size, written.modified_ms, written.stats)
-        actions.append(action_parser.fromJson(json.dumps(add)))
+        actions.append(_action(spark, add))
     return transaction.commit(_scala_seq(spark, actions), _write_operation(spark, "Append", None))
 
 
@@ -101,8 +98,7 @@ def _new_table_metadata(spark: SparkSession, schema: pa.Schema) -> Any:
         "configuration": {},
         "createdTime": int(time.time() * 1000),
     }
-    action_parser = _scala_object(spark.sparkContext._jvm.org.apache.spark.sql.delta.actions, "Action$")
-    return action_parser.fromJson(json.dumps({"metaData": metadata}))
+    return _action(spark, {"metaData": metadata})
 
 
 # Table features whose file actions carry more than the path, size and partition that delta-rs lists here.
@@ -123,13 +119,12 @@ def _current_files(
     features = transaction.protocol().writerFeatureNames()
     if any(features.contains(feature) for feature in _FEATURES_OF_RICHER_FILES):
         return _python_list(transaction.filterFiles(expression, False))
-    action_parser = _scala_object(spark.sparkContext._jvm.org.apache.spark.sql.delta.actions, "Action$")
     files = []
     version = transaction.readVersion()  # -1: the commit creates the table, which has no files yet
     for current in delta_reader.current_files(table_uri, version, PARTITION_COLUMN, days) if version >= 0 else ():
         day = current[f"partition.{PARTITION_COLUMN}"]
         add = _add_action(current["path"], day, current["size_bytes"], current["modification_time"])
-        files.append(action_parser.fromJson(json.dumps(add)))
+        files.append(_action(spark, add))
     rewrite_default = getattr(transaction, "trackReadPredicates$default$3")()
     transaction.trackReadPredicates(expression, True, rewrite_default)
     transaction.trackFilesRead(_scala_seq(spark, files))
@@ -175,6 +170,13 @@ def _add_action(path: str, day: date, size: int, modified_ms: int, stats: str | 
     if stats is not None:
         add["stats"] = stats
     return {"add": add}
+
+
+def _action(spark: SparkSession, action: dict[str, Any]) -> Any:
+    """A Delta protocol action (`{"add": ...}`, `{"metaData": ...}`) as Delta's own `Action` object."""
+    return _scala_object(spark.sparkContext._jvm.org.apache.spark.sql.delta.actions, "Action$").fromJson(
+        json.dumps(action)
+    )
 
 
 def _write_operation(spark: SparkSession, mode: str, predicate: str | None) -> Any:
