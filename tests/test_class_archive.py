@@ -44,3 +44,26 @@ def test_the_archive_is_named_for_the_java_it_was_made_with(
     (tmp_path / "other-jdk" / "release").write_text('JAVA_VERSION="21.0.1"\n')
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "other-jdk"))
     assert class_archive.archive_path(cache) not in (None, mine)
+
+
+def test_a_change_to_the_recorded_modules_names_a_new_archive(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    module = tmp_path / "delta_commit.py"
+    module.write_text("def replace_days(): ...\n")
+    monkeypatch.setattr(class_archive, "RECORDED_MODULES", (module,))
+    before = class_archive.archive_path(cache)
+    module.write_text("def replace_days(): return 1\n")
+    assert class_archive.archive_path(cache) not in (None, before)
+
+
+def test_recording_an_archive_deletes_the_stale_ones_beside_it(tmp_path: Path):
+    for name in ("stale.jsa", "stale.log", "current.jsa", "current.log", "current.4242.tmp", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    class_archive.remove_others(tmp_path / "current.jsa")
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "current.4242.tmp",
+        "current.jsa",
+        "current.log",
+        "notes.txt",
+    ]
