@@ -8,16 +8,21 @@ In one run it generates the input, then times, over the same files and configura
       Parquet files of every table, as each Spark task does;
   (b) the Spark job on local[2], from a ready SparkSession to committed Delta tables (session start-up
       is reported apart);
-and prints profiles per second of both and the ratio b/a. Each Spark run happens in a child process so
-that its driver's peak memory (Python RSS and JVM heap) is its own; comparing two input sizes shows
-whether it grows with the input. `benchmarks/spark_path.py` separates the marginal rate from the fixed
-cost of a day.
+and prints profiles per second of both and the ratio b/a. With `--rounds N`, (a) and (b) alternate N times,
+each over a new warehouse and bucket, and the median ratio is printed: on a shared machine the speed of the
+same process drifts by a fifth within minutes, which one pair of runs cannot tell from a change of the code.
+Each Spark run happens in a child process so that its driver's peak memory (Python RSS and JVM heap) is its
+own; comparing two input sizes shows whether it grows with the input. `benchmarks/spark_path.py` separates
+the marginal rate from the fixed cost of a day, `benchmarks/scaling.py` measures what two plain processes get
+from the machine's two cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +135,33 @@ def run_child(workdir: Path, args: argparse.Namespace, day: date) -> None:
     print(json.dumps(result))
 
 
+def run_round(workdir: Path, args: argparse.Namespace, round_: int) -> tuple[float, dict[str, Any]]:
+    """(a) then (b) over the large day, each over a new warehouse and bucket; prints both, returns the ratio b/a
+    and (b)'s timings and memory."""
+    label = f"round {round_}: " if args.rounds > 1 else ""
+    _clear_outputs(workdir)
+    profiles_a, seconds_a = single_process(workdir, args, DAY_LARGE)
+    rate_a = profiles_a / seconds_a
+    print(f"{label}(a) single process: {profiles_a} profiles in {seconds_a:.1f}s = {rate_a:.0f} profiles/s", flush=True)
+    _clear_outputs(workdir)
+    large = spark_child(workdir, args, DAY_LARGE)
+    rate_b = large["profiles"] / large["seconds"]
+    print(
+        f"{label}(b) Spark {large['master']} ({large['cores']} cores): {large['profiles']} profiles in "
+        f"{large['seconds']:.1f}s = {rate_b:.0f} profiles/s"
+        f" (session start-up {large['session_seconds']:.1f}s apart; {large['committed']} rows committed)",
+        flush=True,
+    )
+    print(f"{label}ratio b/a = {rate_b / rate_a:.2f}", flush=True)
+    return rate_b / rate_a, large
+
+
+def _clear_outputs(workdir: Path) -> None:
+    """Remove what an earlier (a) or (b) wrote: the staged files, the warehouse, the blobs."""
+    for name in ("baseline", "warehouse", "bucket"):
+        shutil.rmtree(workdir / name, ignore_errors=True)
+
+
 def _peak_rss_mb() -> float:
     """This process's peak resident memory since its exec (`ru_maxrss` would include the forking parent)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -148,6 +180,7 @@ def main() -> None:
     parser.add_argument("--symbolication", default="embedded")
     parser.add_argument("--vroom", default="embedded")
     parser.add_argument("--workdir", help="keep the generated data here (default: a temporary directory)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate (a) and (b) this many times")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -159,18 +192,13 @@ def main() -> None:
         workdir = Path(args.workdir or scratch)
         workdir.mkdir(parents=True, exist_ok=True)
         generate(workdir, args)
-        profiles_a, seconds_a = single_process(workdir, args, DAY_LARGE)
-        rate_a = profiles_a / seconds_a
-        print(f"(a) single process: {profiles_a} profiles in {seconds_a:.1f}s = {rate_a:.0f} profiles/s", flush=True)
-        large = spark_child(workdir, args, DAY_LARGE)
-        rate_b = large["profiles"] / large["seconds"]
-        print(
-            f"(b) Spark {large['master']} ({large['cores']} cores): {large['profiles']} profiles in "
-            f"{large['seconds']:.1f}s = {rate_b:.0f} profiles/s"
-            f" (session start-up {large['session_seconds']:.1f}s apart; {large['committed']} rows committed)",
-            flush=True,
-        )
-        print(f"ratio b/a = {rate_b / rate_a:.2f} (target >= 1.3)", flush=True)
+        ratios = []
+        for round_ in range(1, args.rounds + 1):
+            ratio, large = run_round(workdir, args, round_)
+            ratios.append(ratio)
+        if args.rounds > 1:
+            print(f"median ratio b/a of {args.rounds} rounds = {statistics.median(ratios):.2f}", flush=True)
+        _clear_outputs(workdir)
         small = spark_child(workdir, args, DAY_SMALL)
         for label, run in ((f"{args.small:>6}", small), (f"{args.profiles:>6}", large)):
             print(
