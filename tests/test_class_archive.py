@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,14 @@ def test_recording_an_archive_deletes_the_stale_ones_beside_it(tmp_path: Path):
         "current.log",
         "notes.txt",
     ]
+
+
+def test_a_reinstalled_spark_names_a_new_archive(cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The JVM refuses an archive whose jars changed their modification time, even with the same contents."""
+    jar = tmp_path / "spark" / "jars" / "spark-core.jar"
+    jar.parent.mkdir(parents=True)
+    jar.write_bytes(b"classes")
+    monkeypatch.setattr(class_archive, "_find_spark_home", lambda: str(tmp_path / "spark"))
+    before = class_archive.archive_path(cache)
+    os.utime(jar, ns=(jar.stat().st_atime_ns, jar.stat().st_mtime_ns + 1_000_000_000))
+    assert class_archive.archive_path(cache) not in (None, before)

@@ -8,14 +8,13 @@ to 4.9-5.1 s (docs/performance.md: A nightly run is a fresh process). The archiv
 that runs the job's kinds of Spark and Delta work once with `-XX:ArchiveClassesAtExit` and waits for its JVM
 to write the archive at exit; the archive then replaces its name whole.
 
-Its name is a digest of the JVM, of Spark's class path and of the project's modules whose JVM work the recording
-runs (`RECORDED_MODULES`): another Java or another pyspark finds no archive and starts as before, and a change to
-publishing or to the Delta package has the next `prepare` record a new archive (a stale one is not wrong, but the
-classes it lacks are loaded cold: with the archive of the code before tables were created by their first commit,
-a fresh run's first commit took 5.8 s against 3.8 s with a current one). Recording a new archive deletes the
-others (~180 MB each). The JVM checks an archive before it maps it (its own build, the class path) and, with the
-logging options given here, ignores one that does not match without a word: a run is never wrong for having
-an archive, at worst as slow as without one.
+Its name is a digest of the JVM, of Spark's class path (each jar's name, size and modification time, which the JVM
+checks before it maps an archive) and of the project's modules whose JVM work the recording runs
+(`RECORDED_MODULES`): another Java, a reinstalled pyspark, or a change to publishing or to the Delta package finds
+no archive, starts as before, and has the next `prepare` record a new one, which deletes the others (~180 MB
+each). With the logging options given here the JVM ignores an archive that does not match without a word: a run
+is never wrong for having one, at worst as slow as without (a fresh session's first Delta commit took 5.8 s with
+an archive the JVM refused, 3.8 s with one it mapped).
 """
 
 from __future__ import annotations
@@ -94,7 +93,10 @@ def archive_path(cache: Path) -> Path | None:
     digest = hashlib.sha256(str(java).encode())
     digest.update(release.read_bytes() if release.is_file() else str(java.stat().st_mtime_ns).encode())
     for jar in sorted(jars.glob("*.jar")):
-        digest.update(f"{jar.name}:{jar.stat().st_size}".encode())
+        # The JVM maps an archive only if every jar of the class path has the size and the modification time it
+        # had at recording: pyspark reinstalled (same version) silently disabled the archive until this was here.
+        status = jar.stat()
+        digest.update(f"{jar.name}:{status.st_size}:{status.st_mtime_ns}".encode())
     for module in RECORDED_MODULES:
         digest.update(module.read_bytes())
     return cache / "jvm-class-archive" / f"{digest.hexdigest()[:16]}.jsa"
