@@ -39,17 +39,18 @@ def replace_days(
 ) -> int:
     """Make `files` (each with its day) the whole of the days' partitions of the table, in one commit; the table
     is created by the commit, or given the columns it lacks first. Returns the committed version."""
-    jvm = spark.sparkContext._jvm
     transaction = _transaction(spark, table_uri, schema)
     literals = ", ".join(f"DATE'{day.isoformat()}'" for day in days)
     predicate = f"{PARTITION_COLUMN} IN ({literals})"
     actions = [current.remove() for current in _current_files(spark, transaction, table_uri, days, predicate)]
     table_root, filesystem = hadoop_path(spark, table_uri)
+    # Looked up once: py4j resolves a dotted JVM name one round trip per part, which per file was most of
+    # publishing a day of hundreds of tasks.
+    path_class = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
     for day in {day for day, _ in files}:
-        filesystem.mkdirs(jvm.org.apache.hadoop.fs.Path(table_root, _partition_directory(day)))
-    for day, staged in files:
-        add = _move_into_table(jvm, filesystem, table_root, day, staged)
-        actions.append(_action(spark, add))
+        filesystem.mkdirs(path_class(table_root, _partition_directory(day)))
+    adds = [_move_into_table(path_class, filesystem, table_root, day, staged) for day, staged in files]
+    actions.extend(_actions(spark, adds))
     crash_points.reach(f"moved:{table_uri.rstrip('/').rsplit('/', 1)[-1]}")
     return transaction.commit(_scala_seq(spark, actions), _write_operation(spark, "Overwrite", predicate))
 
@@ -61,16 +62,15 @@ def append_rows(spark: SparkSession, table_uri: str, rows: pa.Table) -> int:
 
     For the job's small record tables: a Spark write of a few literal rows costs a fresh JVM seconds more."""
     transaction = _transaction(spark, table_uri, rows.schema)
-    actions = []
+    adds = []
     for day in sorted(set(rows[PARTITION_COLUMN].to_pylist())):
         data = rows.filter(pc.equal(rows[PARTITION_COLUMN], pa.scalar(day, pa.date32()))).drop_columns(
             [PARTITION_COLUMN]
         )
         relative = f"{_partition_directory(day)}/part-{uuid.uuid4().hex}.parquet"
         written = write_data_file(f"{table_uri.rstrip('/')}/{relative}", data)
-        add = _add_action(relative, day, written.size, written.modified_ms, written.stats)
-        actions.append(_action(spark, add))
-    return transaction.commit(_scala_seq(spark, actions), _write_operation(spark, "Append", None))
+        adds.append(_add_action(relative, day, written.size, written.modified_ms, written.stats))
+    return transaction.commit(_scala_seq(spark, _actions(spark, adds)), _write_operation(spark, "Append", None))
 
 
 def _transaction(spark: SparkSession, table_uri: str, schema: pa.Schema) -> Any:
@@ -98,7 +98,8 @@ def _new_table_metadata(spark: SparkSession, schema: pa.Schema) -> Any:
         "configuration": {},
         "createdTime": int(time.time() * 1000),
     }
-    return _action(spark, {"metaData": metadata})
+    (action,) = _actions(spark, [{"metaData": metadata}])
+    return action
 
 
 # Table features whose file actions carry more than the path, size and partition that delta-rs lists here.
@@ -119,12 +120,12 @@ def _current_files(
     features = transaction.protocol().writerFeatureNames()
     if any(features.contains(feature) for feature in _FEATURES_OF_RICHER_FILES):
         return _python_list(transaction.filterFiles(expression, False))
-    files = []
+    adds = []
     version = transaction.readVersion()  # -1: the commit creates the table, which has no files yet
     for current in delta_reader.current_files(table_uri, version, PARTITION_COLUMN, days) if version >= 0 else ():
         day = current[f"partition.{PARTITION_COLUMN}"]
-        add = _add_action(current["path"], day, current["size_bytes"], current["modification_time"])
-        files.append(_action(spark, add))
+        adds.append(_add_action(current["path"], day, current["size_bytes"], current["modification_time"]))
+    files = _actions(spark, adds)
     rewrite_default = getattr(transaction, "trackReadPredicates$default$3")()
     transaction.trackReadPredicates(expression, True, rewrite_default)
     transaction.trackFilesRead(_scala_seq(spark, files))
@@ -148,12 +149,13 @@ def _partition_directory(day: date) -> str:
     return f"{PARTITION_COLUMN}={day.isoformat()}"
 
 
-def _move_into_table(jvm: Any, filesystem: Any, table_root: Any, day: date, staged: StagedFile) -> dict[str, Any]:
-    """Move the staged file into the day's directory of the table (made beforehand); its `add` action."""
+def _move_into_table(
+    path_class: Any, filesystem: Any, table_root: Any, day: date, staged: StagedFile
+) -> dict[str, Any]:
+    """Move the staged file into the day's directory of the table (made beforehand); its `add` action.
+    `path_class` is Hadoop's `Path`."""
     relative = f"{_partition_directory(day)}/{staged.uri.rsplit('/', 1)[-1]}"
-    if not filesystem.rename(
-        jvm.org.apache.hadoop.fs.Path(staged.uri), jvm.org.apache.hadoop.fs.Path(table_root, relative)
-    ):
+    if not filesystem.rename(path_class(staged.uri), path_class(table_root, relative)):
         raise OSError(f"could not move {staged.uri} into {table_root}")
     return _add_action(relative, day, staged.size, staged.modified_ms, staged.stats)
 
@@ -172,11 +174,10 @@ def _add_action(path: str, day: date, size: int, modified_ms: int, stats: str | 
     return {"add": add}
 
 
-def _action(spark: SparkSession, action: dict[str, Any]) -> Any:
-    """A Delta protocol action (`{"add": ...}`, `{"metaData": ...}`) as Delta's own `Action` object."""
-    return _scala_object(spark.sparkContext._jvm.org.apache.spark.sql.delta.actions, "Action$").fromJson(
-        json.dumps(action)
-    )
+def _actions(spark: SparkSession, actions: list[dict[str, Any]]) -> list[Any]:
+    """Delta protocol actions (`{"add": ...}`, `{"metaData": ...}`) as Delta's own `Action` objects."""
+    parser = _scala_object(spark.sparkContext._jvm.org.apache.spark.sql.delta.actions, "Action$")
+    return [parser.fromJson(json.dumps(action)) for action in actions]
 
 
 def _write_operation(spark: SparkSession, mode: str, predicate: str | None) -> Any:
