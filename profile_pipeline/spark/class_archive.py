@@ -94,7 +94,7 @@ def archive_path(cache: Path) -> Path | None:
     digest.update(release.read_bytes() if release.is_file() else str(java.stat().st_mtime_ns).encode())
     for jar in sorted(jars.glob("*.jar")):
         # The JVM maps an archive only if every jar of the class path has the size and the modification time it
-        # had at recording: pyspark reinstalled (same version) silently disabled the archive until this was here.
+        # had at recording; reinstalling the same pyspark changes the times.
         status = jar.stat()
         digest.update(f"{jar.name}:{status.st_size}:{status.st_mtime_ns}".encode())
     for module in RECORDED_MODULES:
