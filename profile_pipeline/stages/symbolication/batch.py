@@ -273,8 +273,10 @@ class _NativeBatch:
         loads = _ModuleLoads(modules, plan.identities, self.bases)
         stacktraces = []
         index_map = None
+        # Only a profile of many stacktraces (a legacy one: a stacktrace per sample) repeats its frames.
+        made: dict[tuple[Any, ...], list[Body]] | None = {} if len(body["stacktraces"]) > 1 else None
         for stacktrace, row in zip(body["stacktraces"], plan.rows, strict=True):
-            frames, positions = _stacktrace_answer(stacktrace["frames"], row, results, loads)
+            frames, positions = _stacktrace_answer(stacktrace["frames"], row, results, loads, made)
             stacktraces.append({"frames": frames})
             if index_map is None:
                 index_map = positions
@@ -334,7 +336,11 @@ class _ModuleLoads:
 
 
 def _stacktrace_answer(
-    frames: list[Body], row: list[tuple[Any, int | None]], results: list[list[_Located]], loads: _ModuleLoads
+    frames: list[Body],
+    row: list[tuple[Any, int | None]],
+    results: list[list[_Located]],
+    loads: _ModuleLoads,
+    made: dict[tuple[Any, ...], list[Body]] | None,
 ) -> tuple[list[Body], IndexMap]:
     """One stacktrace's answer frames, and where each request frame went among them.
 
@@ -343,6 +349,11 @@ def _stacktrace_answer(
     whole; a found one drops its `addr_mode` (its addresses are absolute). For a request frame of nothing
     but its address and adjust flag (the common case), the answer is a copy of the shared answer laid out
     in this order beforehand, with the profile's own values set.
+
+    `made` holds, across the stacktraces of one profile, the answer frames of such address-only request
+    frames by what they are made of: a legacy profile's samples repeat the same frame at the same depth,
+    and each repeat gets the same frame objects. Later stages change a frame only by what it holds, so a
+    shared frame ends as each copy would have.
     """
     frames_out: list[Body] = []
     append = frames_out.append
@@ -369,6 +380,14 @@ def _stacktrace_answer(
             shape = 0 if adjust is _ABSENT else 2 if adjust is False else 4 if adjust is True else -1
             if shape >= 0 and package:
                 shape += 1
+        known = None
+        if made is not None and shape >= 0 and frame.get("instruction_addr").__class__ is str:
+            known = (key, module_index, shape, index, frame["instruction_addr"])
+            answers = made.get(known)
+            if answers is not None:
+                these.extend(range(len(frames_out), len(frames_out) + len(answers)))
+                frames_out.extend(answers)
+                continue
         for located in results[key]:
             these.append(len(frames_out))
             layouts = located.layouts
@@ -390,6 +409,8 @@ def _stacktrace_answer(
                 for field, addr in located.addresses:
                     answer[field] = hex(addr + delta)
             append(answer)
+        if known is not None and made is not None:
+            made[known] = frames_out[len(frames_out) - len(these) :]
     return frames_out, positions
 
 
