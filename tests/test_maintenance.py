@@ -34,13 +34,14 @@ from maintenance_lake import (
     rows,
 )
 
+from profile_pipeline.adapters import delta_reader
 from profile_pipeline.config import LockConfig, MaintenanceConfig
 from profile_pipeline.crash_points import ENVIRONMENT
 from profile_pipeline.run import maintain_cli
 from profile_pipeline.run.day_lock import DayLock
 from profile_pipeline.run.maintenance import maintain
 from profile_pipeline.run.runner import FINISHED, run_days
-from profile_pipeline.spark.expiry import PROFILE_DATA, Erasure
+from profile_pipeline.spark.expiry import PROFILE_DATA, Erasure, file_summaries, lifetimes
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +259,23 @@ def test_old_days_are_compacted_one_by_one_and_readers_see_the_same_rows(spark, 
             .reset_index(drop=True)
             .equals(frame[columns].sort_values(key).map(repr).reset_index(drop=True))
         ), table
+
+
+def test_files_read_from_the_log_with_delta_rs_are_those_delta_describes(spark, processed: Path, tmp_path: Path):
+    # A copy of each table with deletion vectors enabled (a commit of metadata only: the same files) is read through
+    # Delta's own reader, which alone tells the files that carry a deletion vector.
+    config = lake_config(processed)
+    files = 0
+    for lifetime in lifetimes(config):
+        table = processed / "warehouse" / lifetime.table
+        if not table.exists():
+            continue
+        copy = tmp_path / lifetime.table
+        shutil.copytree(table, copy)
+        spark.sql(f"ALTER TABLE delta.`{copy}` SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
+        assert delta_reader.data_files(str(copy), "dt", []) is None  # so it is read through Delta's reader
+        read = file_summaries(spark, str(table), lifetime, config.options.default_retention_days)
+        described = file_summaries(spark, str(copy), lifetime, config.options.default_retention_days)
+        assert sorted(read, key=repr) == sorted(described, key=repr), lifetime.table
+        files += len(read)
+    assert files > 10

@@ -152,8 +152,7 @@ def _read_again(
     files: dict[str, list[FileSummary]],
     changed: set[str],
 ) -> None:
-    """Read the files of the tables a step changed again; the others' are still as read (each read is a Spark job
-    over the table's state, about a second)."""
+    """Read the files of the tables a step changed again; the others' are still as read."""
     for lifetime in tables:
         if lifetime.table in changed:
             files[lifetime.table] = _files(spark, config, lifetime)

@@ -14,13 +14,14 @@ so a night on which nothing expires reads no data at all (docs/design.md, "Reten
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from profile_pipeline.adapters import delta_reader
 from profile_pipeline.config import JobConfig
 from profile_pipeline.spark.delta_commit import PARTITION_COLUMN
 
@@ -99,6 +100,9 @@ class Selection:
 
 
 _BOUNDS = "struct<retention_days:int,organization_id:bigint,org_id:bigint,project_id:bigint>"
+# The columns whose statistics tell which files can hold expired or erased rows.
+_BOUNDED = ("retention_days", "organization_id", "org_id", "project_id")
+_KINDS = ("min", "max", "null_count")
 _STATS = f"struct<numRecords:bigint,minValues:{_BOUNDS},maxValues:{_BOUNDS},nullCount:map<string,bigint>>"
 
 
@@ -118,15 +122,37 @@ def snapshot_files(spark: SparkSession, table_uri: str) -> DataFrame:
 def file_summaries(
     spark: SparkSession, table_uri: str, lifetime: Lifetime, default_retention: int
 ) -> list[FileSummary]:
-    rows = snapshot_files(spark, table_uri).collect()
-    return [_summary(row, lifetime, default_retention) for row in rows]
+    """The table's data files, read from its log with delta-rs (milliseconds, where a Spark job over the log takes
+    seconds in a fresh JVM); through Delta's own reader where the table may have deletion vectors."""
+    files = delta_reader.data_files(table_uri, PARTITION_COLUMN, list(_BOUNDED))
+    if files is None:
+        return [_spark_summary(row, lifetime, default_retention) for row in snapshot_files(spark, table_uri).collect()]
+    summaries = []
+    for file in files:
+        summary = FileSummary(file["day"], file["size_bytes"], None, None, None)
+        stats = None
+        if file["num_records"] is not None:
+            low, high, nulls = ({column: file[f"{kind}.{column}"] for column in _BOUNDED} for kind in _KINDS)
+            stats = (low, high, nulls)
+        summaries.append(_summary(summary, stats, lifetime, default_retention))
+    return summaries
 
 
-def _summary(row: Any, lifetime: Lifetime, default_retention: int) -> FileSummary:
+def _spark_summary(row: Any, lifetime: Lifetime, default_retention: int) -> FileSummary:
+    summary = FileSummary(row["day"], row["size"], None, None, None, row["deletion_vector"])
     stats = row["stats"]
+    if stats is not None:
+        stats = (stats["minValues"], stats["maxValues"], stats["nullCount"] or {})
+    return _summary(summary, stats, lifetime, default_retention)
+
+
+def _summary(
+    summary: FileSummary, stats: tuple[Any, Any, Any] | None, lifetime: Lifetime, default_retention: int
+) -> FileSummary:
+    """The file's summary with what its statistics (lowest values, highest values, null counts) say."""
     if stats is None:
-        return FileSummary(row["day"], row["size"], None, None, None, row["deletion_vector"], lifetime.per_row)
-    low, high, nulls = stats["minValues"], stats["maxValues"], stats["nullCount"] or {}
+        return replace(summary, unknown_retention=lifetime.per_row)
+    low, high, nulls = stats
     least, unknown = None, False
     if lifetime.per_row:
         # Rows without a retention (written before the column existed) are kept the default time.
@@ -136,14 +162,12 @@ def _summary(row: Any, lifetime: Lifetime, default_retention: int) -> FileSummar
             candidates.append(default_retention)
         least = min(candidates)
     organization = lifetime.organization_column
-    return FileSummary(
-        row["day"],
-        row["size"],
-        least,
-        _range(low, high, organization) if organization else None,
-        _range(low, high, "project_id") if organization else None,
-        row["deletion_vector"],
-        unknown,
+    return replace(
+        summary,
+        least_retention=least,
+        organizations=_range(low, high, organization) if organization else None,
+        projects=_range(low, high, "project_id") if organization else None,
+        unknown_retention=unknown,
     )
 
 
