@@ -78,19 +78,25 @@ _DELETION_VECTORS = "deletionVectors"
 
 
 def data_files(uri: str, partition_column: str, columns: list[str]) -> list[dict[str, Any]] | None:
-    """Every data file of the table's latest version as its log describes it: `size_bytes`, `num_records` (None
-    without statistics), the partition value as `day`, and `min.<c>`, `max.<c>`, `null_count.<c>` of `columns`
-    (None where the statistics do not give them). [] where there is no table; None for a table that may have
-    deletion vectors, whose files only Delta's own reader describes whole."""
+    """Every data file of the table's latest version as its log describes it: `size`, the partition value as `day`,
+    and `stats`, None without statistics, else the lowest values, highest values and null counts of `columns`
+    (each a dict, None where the statistics do not give a column). [] where there is no table; None for a table
+    that may have deletion vectors, whose files only Delta's own reader describes whole."""
     table = open_table(uri)
     if table is None:
         return []
     if _DELETION_VECTORS in (table.protocol().reader_features or ()):
         return None
-    files = pa.table(table.get_add_actions(flatten=True))
-    wanted = [f"{kind}.{column}" for column in columns for kind in ("min", "max", "null_count")]
-    present = [name for name in ("size_bytes", "num_records", *wanted) if name in files.column_names]
+    files = pa.table(table.get_add_actions(flatten=True)).to_pylist()
     partition = f"partition.{partition_column}"
-    rows = files.select(present).to_pylist()
-    days = files[partition].to_pylist() if partition in files.column_names else [None] * len(rows)
-    return [{**dict.fromkeys(wanted), **row, "day": day} for row, day in zip(rows, days, strict=True)]
+    kinds = ("min", "max", "null_count")
+    return [
+        {
+            "day": file.get(partition),
+            "size": file["size_bytes"],
+            "stats": None
+            if file.get("num_records") is None
+            else tuple({column: file.get(f"{kind}.{column}") for column in columns} for kind in kinds),
+        }
+        for file in files
+    ]

@@ -99,10 +99,9 @@ class Selection:
         return " OR ".join(f"({predicate})" for predicate in (self.erased, self.expired) if predicate)
 
 
-_BOUNDS = "struct<retention_days:int,organization_id:bigint,org_id:bigint,project_id:bigint>"
-# The columns whose statistics tell which files can hold expired or erased rows.
-_BOUNDED = ("retention_days", "organization_id", "org_id", "project_id")
-_KINDS = ("min", "max", "null_count")
+# The columns whose statistics tell which files can hold expired or erased rows, and their types.
+_BOUNDED = {"retention_days": "int", "organization_id": "bigint", "org_id": "bigint", "project_id": "bigint"}
+_BOUNDS = "struct<" + ",".join(f"{column}:{kind}" for column, kind in _BOUNDED.items()) + ">"
 _STATS = f"struct<numRecords:bigint,minValues:{_BOUNDS},maxValues:{_BOUNDS},nullCount:map<string,bigint>>"
 
 
@@ -127,15 +126,10 @@ def file_summaries(
     files = delta_reader.data_files(table_uri, PARTITION_COLUMN, list(_BOUNDED))
     if files is None:
         return [_spark_summary(row, lifetime, default_retention) for row in snapshot_files(spark, table_uri).collect()]
-    summaries = []
-    for file in files:
-        summary = FileSummary(file["day"], file["size_bytes"], None, None, None)
-        stats = None
-        if file["num_records"] is not None:
-            low, high, nulls = ({column: file[f"{kind}.{column}"] for column in _BOUNDED} for kind in _KINDS)
-            stats = (low, high, nulls)
-        summaries.append(_summary(summary, stats, lifetime, default_retention))
-    return summaries
+    return [
+        _summary(FileSummary(file["day"], file["size"], None, None, None), file["stats"], lifetime, default_retention)
+        for file in files
+    ]
 
 
 def _spark_summary(row: Any, lifetime: Lifetime, default_retention: int) -> FileSummary:
