@@ -20,10 +20,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -37,7 +39,12 @@ from profile_pipeline.spark.expiry import Erasure, FileSummary, Lifetime, Select
 from profile_pipeline.spark.job import table_uri
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
+R = TypeVar("R")
 _BLOB_TABLE = "profiles"  # every stored profile and chunk has its row here
+# Tables vacuumed or compacted at once: enough to overlap their driver-side work (Delta reading each table's state,
+# listing files, committing); each command's own Spark jobs use every core.
+_CONCURRENT_TABLES = 4
 
 
 @dataclass(frozen=True)
@@ -302,24 +309,32 @@ def _vacuum(
 ) -> None:
     """Purge and vacuum every table: FULL where this run deleted rows or no run has in `full_vacuum_days`; else LITE,
     and only where a commit has passed out of the window since the table's last vacuum (otherwise it has nothing
-    LITE could delete)."""
+    LITE could delete). The tables are vacuumed concurrently: a vacuum's time is mostly Delta reading the table's
+    state and listing files, which then overlaps between tables."""
     since = request.today - timedelta(days=config.maintenance.full_vacuum_days - 1)
     earlier = maintenance_records.recent_vacuums(spark, config.warehouse, since)
     deleted_from = {table for by_table in summary.rows_deleted.values() for table in by_table}
     cutoff = datetime.now(UTC) - timedelta(hours=request.vacuum_hours)
-    for lifetime in tables:
+
+    def vacuum(lifetime: Lifetime) -> tuple[int, bool] | None:
+        """The bytes freed and whether the vacuum was FULL; None where it was skipped."""
         table, uri = lifetime.table, table_uri(config.warehouse, lifetime.table)
         last = earlier.get(table)
         full = table in deleted_from or last is None or not last.full
         purge = any(item.deletion_vector for item in files[table])
         if not (full or purge or table_care.has_commits_between(spark, uri, last.vacuumed_before, cutoff)):
-            summary.vacuums_skipped.append(table)
+            return None
+        return table_care.purge_and_vacuum(spark, uri, files[table], request.vacuum_hours, full)
+
+    for lifetime, outcome in zip(tables, _per_table(vacuum, tables), strict=True):
+        if outcome is None:
+            summary.vacuums_skipped.append(lifetime.table)
             continue
-        freed, full = table_care.purge_and_vacuum(spark, uri, files[table], request.vacuum_hours, full)
-        summary.bytes_vacuumed[table] = freed
-        summary.vacuumed_before[table] = cutoff.isoformat()
+        freed, full = outcome
+        summary.bytes_vacuumed[lifetime.table] = freed
+        summary.vacuumed_before[lifetime.table] = cutoff.isoformat()
         if full:
-            summary.full_vacuums.append(table)
+            summary.full_vacuums.append(lifetime.table)
 
 
 def _compact(
@@ -340,16 +355,25 @@ def _compact(
         for day in table_care.days_to_compact(files[lifetime.table], before, care.target_file_bytes):
             by_day.setdefault(day, []).append(lifetime.table)
     compacted: set[str] = set()
+
+    def compact(day: date, table: str) -> table_care.Compaction:
+        count = sum(1 for item in files[table] if item.day == day)
+        return table_care.compact_day(spark, table_uri(config.warehouse, table), day, count, care.target_file_bytes)
+
     for day, names in sorted(by_day.items()):
         try:
             with DayLock(config.warehouse, day, request.run_id, config.locks):
-                for table in names:
-                    count = sum(1 for item in files[table] if item.day == day)
-                    uri = table_uri(config.warehouse, table)
-                    done = table_care.compact_day(spark, uri, day, count, care.target_file_bytes)
+                for table, done in zip(names, _per_table(partial(compact, day), names), strict=True):
                     summary.add_compaction(table, done.files_before, done.files_after)
                     compacted.add(table)
         except DayRefused as refused:
             summary.compaction_refused.append(str(day))
             progress(f"{day}: not compacted, {refused}")
     return compacted
+
+
+def _per_table(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """`work` over the tables' items concurrently, its results in their order; the first error is raised once every
+    started command has ended."""
+    with ThreadPoolExecutor(max_workers=min(_CONCURRENT_TABLES, max(len(items), 1))) as pool:
+        return list(pool.map(work, items))
