@@ -10,7 +10,7 @@ from servers.faulty_proxy import FaultRates, FaultyProxy, faulty_proxy_fixture  
 from servers.s3 import REGION, S3Server, s3_server_fixture  # noqa: F401
 
 from profile_pipeline.adapters import storage
-from profile_pipeline.adapters.blob_removal import delete_all
+from profile_pipeline.adapters.blob_removal import delete_all, remove_emptied_directories
 from profile_pipeline.config import StorageConfig
 
 ERASED = [f"profiles/1/5/{index:032x}" for index in range(3)]
@@ -46,7 +46,30 @@ def test_blobs_deleted_on_a_disk_are_gone_and_one_already_gone_is_no_error(tmp_p
         (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / key).write_bytes(b"blob")
 
-    assert delete_all(str(tmp_path / key) for key in [*ERASED, "profiles/1/5/" + "f" * 32]) == len(ERASED) + 1
+    deleted = [*ERASED, "profiles/1/5/" + "f" * 32]
+    assert delete_all(str(tmp_path / key) for key in deleted) == len(ERASED) + 1
+    remove_emptied_directories(str(tmp_path), deleted)
 
     left = {str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file()}
     assert left == set(KEPT)
+    # The erased project's directory is gone with its blobs (its name is the project's id); the rest stays.
+    directories = {str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_dir()}
+    assert directories == {"profiles", "profiles/1", "profiles/1/6", "profiles/1/6/" + "b" * 32}
+
+
+def test_only_emptied_directories_are_removed_and_none_on_s3(tmp_path: Path, s3_server: S3Server):
+    (tmp_path / "1" / "5").mkdir(parents=True)
+    (tmp_path / "1" / "5" / ".partial-of-a-killed-writer").write_bytes(b"b")
+    (tmp_path / "1" / "7").mkdir()
+    remove_emptied_directories(str(tmp_path), ["1/5/" + "a" * 32, "1/6/" + "b" * 32, "1/7/" + "c" * 32])
+    assert {str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*")} == {
+        "1",
+        "1/5",
+        "1/5/.partial-of-a-killed-writer",
+    }
+    # On S3 there are no directories: nothing is asked of the store (the bucket does not even exist).
+    storage.configure(StorageConfig(endpoint=s3_server.endpoint, region=REGION, path_style_access=True))
+    try:
+        remove_emptied_directories("s3a://no-such-bucket", ["1/5/" + "a" * 32])
+    finally:
+        storage.configure(StorageConfig())

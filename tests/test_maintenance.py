@@ -115,6 +115,7 @@ def test_an_erased_project_is_gone_from_every_table_blob_and_file_and_does_not_c
         assert SHORT not in set(frame["project_id"]), table
     assert set(rows(lake, "profiles")["project_id"]) == {LONG}
     assert not any(path.startswith(f"1/{SHORT}/") for path in blobs(lake)) and blobs(lake)
+    assert not (lake / "bucket" / "1" / str(SHORT)).exists()  # not even the directory named for the project
     (erasure,) = rows(lake, "erasures").to_dict("records")
     assert (erasure["scope"], erasure["id"], erasure["run_id"]) == ("project", SHORT, "erase")
     assert erasure["completed_at"] is not None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pytest
+from pyarrow import fs as pafs
 
 from profile_pipeline.adapters import storage
 from profile_pipeline.adapters.blob_removal import delete_all
@@ -87,3 +89,22 @@ def test_a_blob_is_deleted_with_the_partial_writes_killed_writers_left_of_it(tmp
     }
     assert delete_all([str(directory / "doomed"), str(directory / "never-written")]) == 2  # a missing one is gone
     assert sorted(path.name for path in directory.iterdir()) == [".kept.tmp-4242-18", "kept"]
+
+
+def test_a_blob_whose_directory_is_removed_as_it_is_made_is_still_written(tmp_path: Path, monkeypatch) -> None:
+    """Maintenance removes a directory its deletions emptied; a writer that made it a moment before makes it again."""
+    made = []
+
+    class RacedFileSystem(pafs.LocalFileSystem):
+        def create_dir(self, path: str, *, recursive: bool = True) -> None:
+            super().create_dir(path, recursive=recursive)
+            if not made:  # the first time only, as the remover runs between the writer's two steps
+                made.append(path)
+                os.rmdir(path)
+
+    monkeypatch.setattr(storage, "resolve", lambda uri: (RacedFileSystem(), uri))
+    target = tmp_path / "1" / "5" / ("a" * 32)
+    storage.write_bytes(str(target), b"blob")
+    assert made == [str(target.parent)]
+    assert target.read_bytes() == b"blob"
+    assert [path.name for path in target.parent.iterdir()] == [target.name]

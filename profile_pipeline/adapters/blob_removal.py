@@ -4,11 +4,14 @@ On S3 the objects go by DeleteObjects, up to a thousand keys a request, with bot
 key that is not there as deleted, so a request sent again after its answer was lost succeeds, and so does a
 run that repeats the deletions of a run that died. pyarrow's `delete_file` is not used there: it writes an
 empty marker object for the "directory" it leaves empty (`<org>/<project>/`), which would leave an erased
-project's id in the bucket.
+project's id in the bucket. On a local disk the directories a deletion leaves empty are removed for the same
+reason (`remove_emptied_directories`).
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import suppress
@@ -47,6 +50,27 @@ def delete_all(uris: Iterable[str]) -> int:
             for start in range(0, len(keys), _KEYS_PER_REQUEST):
                 _delete_keys(client, bucket, keys[start : start + _KEYS_PER_REQUEST])
     return count
+
+
+def remove_emptied_directories(root_uri: str, relative_paths: Iterable[str]) -> None:
+    """On a local disk, remove each directory between a deleted object and `root_uri` that is now empty, deepest
+    first; nothing on object storage, which has no directories. A directory that still holds anything stays, and
+    a writer that meets its directory removed makes it again (`storage.write_bytes`)."""
+    filesystem, root = storage.resolve(root_uri)
+    if not isinstance(filesystem, pafs.LocalFileSystem):
+        return
+    directories: set[tuple[str, ...]] = set()
+    for relative in relative_paths:
+        parts = tuple(relative.split("/")[:-1])
+        directories.update(parts[:depth] for depth in range(1, len(parts) + 1))
+    for parts in sorted(directories, key=len, reverse=True):
+        try:
+            os.rmdir(os.path.join(root, *parts))
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
 
 
 def _delete_local(filesystem: pafs.FileSystem, path: str) -> None:

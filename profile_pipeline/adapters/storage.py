@@ -177,13 +177,20 @@ def write_bytes(uri: str, data: bytes) -> None:
     name then renamed on local disk, one PUT on S3."""
     filesystem, path = resolve(uri)
     if isinstance(filesystem, pafs.LocalFileSystem):
-        # Only a disk needs the directories; on S3 they would be empty marker objects.
-        directory, name = path.rsplit("/", 1)
-        filesystem.create_dir(directory, recursive=True)
-        temporary = f"{directory}/{_partial_name(name)}"
-        with filesystem.open_output_stream(temporary, compression=None) as stream:
-            stream.write(data)
-        filesystem.move(temporary, path)
+        try:
+            _write_through_temporary(filesystem, path, data)
+        except FileNotFoundError:  # a maintenance run removed the directory it had emptied, just after it was made
+            _write_through_temporary(filesystem, path, data)
         return
     with filesystem.open_output_stream(path, compression=None) as stream:
         stream.write(data)
+
+
+def _write_through_temporary(filesystem: pafs.FileSystem, path: str, data: bytes) -> None:
+    # Only a disk needs the directories; on S3 they would be empty marker objects.
+    directory, name = path.rsplit("/", 1)
+    filesystem.create_dir(directory, recursive=True)
+    temporary = f"{directory}/{_partial_name(name)}"
+    with filesystem.open_output_stream(temporary, compression=None) as stream:
+        stream.write(data)
+    filesystem.move(temporary, path)

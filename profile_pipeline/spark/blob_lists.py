@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from profile_pipeline.adapters import storage
-from profile_pipeline.adapters.blob_removal import delete_all
+from profile_pipeline.adapters.blob_removal import delete_all, remove_emptied_directories
 from profile_pipeline.config import StorageConfig
 from profile_pipeline.spark.hadoop_fs import hadoop_path
 from profile_pipeline.stages.vroom.blobs import blob_uri
@@ -89,6 +89,8 @@ def _delete_partition(rows: Iterator[Any], settings: StorageConfig) -> Iterator[
     while batch := list(islice(rows, _BLOBS_PER_BATCH)):
         # The path is checked as the vroom stage checks it before writing: nothing outside the bucket is touched.
         deleted += delete_all(blob_uri(row["bucket"], row["storage_path"]) for row in batch)
+        for bucket in {row["bucket"] for row in batch}:
+            remove_emptied_directories(bucket, (row["storage_path"] for row in batch if row["bucket"] == bucket))
     yield deleted
 
 
