@@ -67,7 +67,7 @@ def test_only_emptied_directories_are_removed_and_none_on_s3(tmp_path: Path, s3_
         "1/5",
         "1/5/.partial-of-a-killed-writer",
     }
-    # On S3 there are no directories: nothing is asked of the store (the bucket does not even exist).
+    # On S3 there are no directories to remove: the call touches nothing, so a bucket that does not exist is no error.
     storage.configure(StorageConfig(endpoint=s3_server.endpoint, region=REGION, path_style_access=True))
     try:
         remove_emptied_directories("s3a://no-such-bucket", ["1/5/" + "a" * 32])
